@@ -1,0 +1,1 @@
+"""The ``acsync`` command line: sandboxes, the local run, and operator commands."""

@@ -1,0 +1,17 @@
+"""``acsync``: one command for the project's servers and operator tasks."""
+
+from __future__ import annotations
+
+import click
+
+from acsync.localrun import run
+from acsync.sandboxes import sandbox
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Keep ActiveCampaign in sync with VTEX stores."""
+
+
+main.add_command(sandbox)
+main.add_command(run)
