@@ -1,0 +1,77 @@
+"""The ingest application factory: ``create_app()`` reads the environment, tests pass settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+import workers
+from ingest import health, hooks, metrics
+from workers.config import Settings, load_settings
+from workers.logs import configure_logging
+from workers.publish import TaskPublisher
+
+log = logging.getLogger("acsync.ingest")
+
+
+def redis_client_for(url: str) -> redis.Redis:
+    # Short timeouts: VTEX waits 5 s at most, and a hung Redis must become a fast 503, not a timeout.
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30)
+
+
+def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None) -> Flask:
+    if settings is None:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+    app = Flask("ingest")
+    # One byte over the limit: werkzeug truncates a chunked body at MAX_CONTENT_LENGTH without an error,
+    # so the hook reads limit + 1 bytes and answers 413 when it got them (ingest.hooks.read_json_body).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
+    app.config["ACSYNC_MAX_BODY_BYTES"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    client = redis_client or redis_client_for(settings.redis_url)
+    app.extensions["acsync"] = {
+        "settings": settings,
+        "redis": client,
+        "publisher": TaskPublisher(workers.app, client),
+    }
+    app.register_blueprint(hooks.bp)
+    app.register_blueprint(health.bp)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        return response
+
+    @app.errorhandler(hooks.HookError)
+    def hook_error(exc: hooks.HookError) -> tuple[Response, int]:
+        kind = (request.url_rule.endpoint.split(".")[-1] if request.url_rule else "unmatched")
+        metrics.REJECTED.labels(kind, exc.reason).inc()
+        response, status = exc.response()
+        if status == 503:
+            response.headers["Retry-After"] = "5"
+        return response, status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        names = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 400: "bad_request"}
+        if status == 413:
+            metrics.REJECTED.labels("unmatched", "payload_too_large").inc()
+        return jsonify({"error": names.get(status, "http_error")}), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:  # never a bare 500 page, and always logged
+        log.exception("unhandled error in ingest")
+        return jsonify({"error": "internal_error"}), 500
+
+    return app

@@ -1,0 +1,177 @@
+"""The hook endpoints: authenticate, validate, deduplicate, enqueue, answer.
+
+Order of checks, cheapest and least revealing first: body size (413) and content type (415), then
+the store (404), JSON (400), the VTEX ping (200, no auth), the secret (401), the schema (400), and
+finally the atomic dedupe-and-enqueue (202, or 200 for a duplicate, 503 if Redis is down).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from ingest import metrics
+from ingest.dedupe import dedupe_key
+from ingest.schemas import SCHEMA_FOR_KIND
+from workers.config import Settings, StoreConfig
+from workers.events import Event
+from workers.logs import log_context
+from workers.publish import TaskPublisher
+
+log = logging.getLogger("acsync.ingest")
+bp = Blueprint("hooks", __name__)
+
+MAX_JSON_DEPTH = 32
+SECRET_HEADER = "X-Hook-Secret"  # noqa: S105 - a header name, not a secret
+
+
+class HookError(Exception):
+    def __init__(self, status: int, error: str, *, reason: str | None = None, **extra: Any) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.reason = reason or error
+        self.extra = extra
+
+    def response(self) -> tuple[Response, int]:
+        return jsonify({"error": self.error, **self.extra}), self.status
+
+
+def _settings() -> Settings:
+    return current_app.extensions["acsync"]["settings"]
+
+
+def _publisher() -> TaskPublisher:
+    return current_app.extensions["acsync"]["publisher"]
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+@bp.before_request
+def check_headers() -> None:
+    """Refuse oversized and non-JSON bodies before looking at anything else."""
+    if request.content_length is not None and request.content_length > _body_limit():
+        raise _too_large()
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise HookError(415, "unsupported_media_type", detail="send Content-Type: application/json")
+
+
+def _body_limit() -> int:
+    return int(current_app.config["ACSYNC_MAX_BODY_BYTES"])
+
+
+def _too_large() -> HookError:
+    return HookError(413, "payload_too_large", detail=f"bodies are limited to {_body_limit()} bytes")
+
+
+def read_json_body() -> dict[str, Any]:
+    raw = request.get_data(cache=False)  # at most limit + 1 bytes, even for a chunked body
+    if len(raw) > _body_limit():
+        raise _too_large()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise HookError(400, "malformed_json") from None
+    except RecursionError:
+        raise HookError(400, "malformed_json", reason="too_deep", detail="JSON nested too deeply") from None
+    if not isinstance(body, dict):
+        raise HookError(400, "malformed_json", detail="the body must be a JSON object")
+    if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise HookError(400, "malformed_json", reason="too_deep", detail="JSON nested too deeply")
+    return body
+
+
+def find_store(name: str) -> StoreConfig:
+    store = _settings().stores.get(name)
+    if store is None:
+        raise HookError(404, "unknown_store")
+    return store
+
+
+def authenticate(store: StoreConfig) -> None:
+    supplied = request.headers.get(SECRET_HEADER, "")
+    # compare_digest takes time independent of where the strings differ
+    if not hmac.compare_digest(supplied.encode(), store.hook_secret.encode()):
+        raise HookError(401, "unauthorized", detail=f"missing or wrong {SECRET_HEADER} header")
+
+
+def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Response, int]:
+    authenticate(store)
+    try:
+        data = SCHEMA_FOR_KIND[kind].load(body)
+    except ValidationError as exc:
+        raise HookError(400, "validation_failed", fields=exc.normalized_messages()) from None
+    origin_account = (data.get("Origin") or {}).get("Account")
+    if origin_account and origin_account != store.name:
+        raise HookError(400, "validation_failed", reason="origin_mismatch",
+                        fields={"Origin": {"Account": ["Does not match the store in the URL."]}})
+    event = Event(kind=kind, store=store.name, payload=data, dedupe_key=dedupe_key(kind, store.name, data))
+    started = time.perf_counter()
+    try:
+        result = _publisher().enqueue_once(event, dedupe_ttl_seconds=_settings().dedupe_window_seconds)
+    except redis.RedisError as exc:
+        log.error("queue unavailable, event not accepted: %s", exc.__class__.__name__,
+                  extra={"store": store.name, "kind": kind})
+        raise HookError(503, "queue_unavailable", detail="retry later") from None
+    finally:
+        metrics.ENQUEUE_SECONDS.observe(time.perf_counter() - started)
+    with log_context(event_id=result.event_id, store=store.name, kind=kind):
+        if result.duplicate:
+            metrics.DUPLICATES.labels(kind, store.name).inc()
+            log.info("duplicate event ignored")
+            return jsonify({"status": "duplicate", "event_id": result.event_id}), 200
+        metrics.ACCEPTED.labels(kind, store.name).inc()
+        log.info("event accepted")
+        return jsonify({"status": "accepted", "event_id": result.event_id}), 202
+
+
+@bp.post("/hooks/vtex/<store_name>/orders")
+def order_hook(store_name: str) -> tuple[Response, int]:
+    store = find_store(store_name)
+    body = read_json_body()
+    if body.get("hookConfig") == "ping":
+        # VTEX posts this when the hook is configured and expects 200; it carries no secret.
+        return jsonify({"status": "ok"}), 200
+    return accept("order", store, body)
+
+
+@bp.post("/hooks/vtex/<store_name>/carts")
+def cart_trigger(store_name: str) -> tuple[Response, int]:
+    store = find_store(store_name)
+    return accept("cart", store, read_json_body())
+
+
+@bp.post("/hooks/vtex/<store_name>/customers")
+def customer_trigger(store_name: str) -> tuple[Response, int]:
+    store = find_store(store_name)
+    return accept("customer", store, read_json_body())
+
+
+@bp.post("/api/io/activeCampaign/abandonedCart")
+def compat_abandoned_cart() -> tuple[Response, int]:
+    """The original VTEX app's route: stores switch by changing the host; the store is accountName."""
+    body = read_json_body()
+    name = body.get("accountName")
+    if not isinstance(name, str) or not name.strip():
+        raise HookError(400, "validation_failed", fields={"accountName": ["Missing data for required field."]})
+    return accept("cart", find_store(name.strip()), body)

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the ingest service (multiprocess-safe under gunicorn).
+
+When ``PROMETHEUS_MULTIPROC_DIR`` is set (ingest/gunicorn.conf.py sets it) every worker writes to
+shared files and ``/metrics`` aggregates them; otherwise the default in-process registry is used.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+
+REQUESTS = Counter("acsync_ingest_requests_total", "HTTP requests by route and status", ["route", "status"])
+ACCEPTED = Counter("acsync_ingest_events_accepted_total", "Events accepted and enqueued", ["kind", "store"])
+DUPLICATES = Counter("acsync_ingest_events_duplicate_total", "Events answered as duplicates", ["kind", "store"])
+REJECTED = Counter("acsync_ingest_events_rejected_total", "Requests rejected, by reason", ["kind", "reason"])
+ENQUEUE_SECONDS = Histogram("acsync_ingest_enqueue_seconds", "Time to dedupe and enqueue one event",
+                            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+
+
+def render() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

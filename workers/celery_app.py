@@ -1,0 +1,66 @@
+"""The Celery application: Redis broker, JSON, one queue per event kind, settings chosen for no loss.
+
+Every setting below is explained in docs/architecture.md ("Celery settings"). In short:
+
+* acks_late + reject_on_worker_lost: a message is acknowledged only after the task finished, and a
+  worker killed mid-task (OOM, SIGKILL) puts it back; idempotent tasks make the redelivery harmless.
+* prefetch multiplier 1: a worker holds one unacked message per process, so a crash strands little
+  and long tasks do not hoard messages other workers could run.
+* visibility_timeout 2 h: Redis redelivers an unacked message after this long. It must exceed the
+  longest countdown we schedule (MAX_COUNTDOWN_SECONDS = 15 min) and the hard time limit, or
+  scheduled retries run twice (measured in shared/reference/queue-worker.md: VT 5 s, countdown 15 s
+  -> the task ran 3 times).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from workers.events import QUEUE_FOR_KIND
+
+MAX_COUNTDOWN_SECONDS = 15 * 60
+TASK_HARD_TIME_LIMIT = 5 * 60
+VISIBILITY_TIMEOUT = 2 * 3600
+
+assert MAX_COUNTDOWN_SECONDS < VISIBILITY_TIMEOUT and TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
+
+
+def make_celery(redis_url: str | None = None) -> Celery:
+    redis_url = redis_url or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+    app = Celery("acsync", broker=redis_url, include=["workers.tasks"])
+    queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_FOR_KIND.values()]
+    queues.append(Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"),
+                        routing_key="acsync.maintenance"))
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,  # outcomes go to metrics, logs and the DLQ, not a result backend
+        task_queues=queues,
+        task_default_queue="acsync.maintenance",
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=True,  # a failure is recorded in the DLQ before it is acked
+        worker_prefetch_multiplier=1,
+        task_time_limit=TASK_HARD_TIME_LIMIT,
+        task_soft_time_limit=TASK_HARD_TIME_LIMIT - 30,
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            # sweep unacked messages of dead workers every 10 s instead of every ~100 s
+            "unacked_restore_throttle": 1,
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        worker_send_task_events=True,
+        task_send_sent_event=False,
+        worker_hijack_root_logger=False,
+        enable_utc=True,
+    )
+    return app
+
+
+app = make_celery()
