@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import redis
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 import workers
@@ -34,17 +33,9 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     app.config["ACSYNC_MAX_BODY_BYTES"] = settings.max_body_bytes
     app.json.sort_keys = False
     client = redis_client or redis_client_for(settings.redis_url)
-    app.extensions["acsync"] = {
-        "settings": settings,
-        "redis": client,
-        "publisher": TaskPublisher(workers.app, client),
-    }
+    app.extensions["acsync"] = {"settings": settings, "redis": client, "publisher": TaskPublisher(workers.app, client)}
     app.register_blueprint(hooks.bp)
     app.register_blueprint(health.bp)
-
-    @app.before_request
-    def start_timer() -> None:
-        g.started = time.perf_counter()
 
     @app.after_request
     def count(response: Response) -> Response:

@@ -19,6 +19,7 @@ PLACEHOLDER = re.compile(r"^\{![^}]*\}$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 MAX_TEXT = 256
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _blank_to_missing(data: Any) -> Any:
@@ -44,7 +45,7 @@ class Text(fields.String):
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)  # ids and numbers arrive either way
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        if CONTROL_CHARS.search(text):
             raise ValidationError("Control characters (CR, LF, ...) are not allowed.")
         return text
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Kind = Literal["order", "cart", "customer"]
@@ -37,7 +37,9 @@ class Event:
     received_at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # not dataclasses.asdict: its recursive deep copy cost 0.1 ms per hook in the ingest profile
+        return {"kind": self.kind, "store": self.store, "payload": self.payload, "dedupe_key": self.dedupe_key,
+                "event_id": self.event_id, "received_at": self.received_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:

@@ -50,7 +50,7 @@ class TaskPublisher:
     def __init__(self, celery_app: Celery, client: redis.Redis) -> None:
         self.celery = celery_app
         self.client = client
-        self._script = client.register_script(_ENQUEUE_ONCE)
+        self.script = client.register_script(_ENQUEUE_ONCE)
 
     def build_message(self, task_name: str, queue: str, args: tuple[Any, ...], *, task_id: str | None = None,
                       countdown: float | None = None, retries: int = 0, argsrepr: str = "") -> bytes:
@@ -84,7 +84,7 @@ class TaskPublisher:
     def enqueue_once(self, event: Event, *, dedupe_ttl_seconds: int) -> EnqueueResult:
         """Enqueue unless ``event.dedupe_key`` was accepted within the TTL (one round trip)."""
         message = self.event_message(event)
-        first = self._script(keys=[DEDUPE_PREFIX + event.dedupe_key, event.queue],
+        first = self.script(keys=[DEDUPE_PREFIX + event.dedupe_key, event.queue],
                              args=[event.event_id, dedupe_ttl_seconds, message])
         if first is None:
             return EnqueueResult(event.event_id, duplicate=False)
@@ -93,3 +93,4 @@ class TaskPublisher:
     def enqueue(self, event: Event, *, task_id: str | None = None) -> None:
         """Enqueue without dedupe (DLQ replays, spool flushes that already hold the key)."""
         self.client.lpush(event.queue, self.event_message(event, task_id=task_id))
+
