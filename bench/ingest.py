@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from acsync.localredis import free_port, start_private_redis  # noqa: E402
+from acsync.localredis import free_port, start_private_redis
 
 SECRET = "bench-secret-0123456789abcdef"
 STORES = f"""
@@ -115,7 +115,8 @@ def main() -> None:
         values = [r[key] for r in results[name]]
         return max(values) if key == "rps" else min(values)
 
-    settings = (f"gunicorn {env.get('ACSYNC_INGEST_WORKER_CLASS', 'sync')} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
+    worker_class = env.get("ACSYNC_INGEST_WORKER_CLASS", "sync")
+    settings = (f"gunicorn {worker_class} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
                 f" threads={env.get('ACSYNC_INGEST_THREADS', '1')}, wrk -t{args.threads} -c{args.connections} "
                 f"-d{args.seconds}s, {args.rounds} alternating rounds")
     print(f"# {settings}")
