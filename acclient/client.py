@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from acclient.ratelimit import IntervalRateLimiter, RateLimiter
-from acclient.requestor import Requestor, resolve_api_url
+from acclient.requestor import RequestObserver, Requestor, resolve_api_url
 from acclient.resources import Connections, Contacts, EcomCustomers, EcomOrders
 from acclient.transport import RetryPolicy, Transport
 
@@ -31,6 +31,7 @@ class ActiveCampaign:
         read_timeout: float = 30.0,
         retry_policy: RetryPolicy | None = None,
         transport: Transport | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         self.api_url = resolve_api_url(api_url, account)
         self.transport = transport or Transport(
@@ -43,6 +44,7 @@ class ActiveCampaign:
             api_token=api_token,
             transport=self.transport,
             rate_limiter=rate_limiter or IntervalRateLimiter(DEFAULT_REQUESTS_PER_SECOND),
+            observer=observer,
         )
         self.contacts = Contacts(self.requestor)
         self.connections = Connections(self.requestor)

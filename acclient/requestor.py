@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -16,12 +17,17 @@ from acclient.errors import (
     NotFoundError,
     RateLimitError,
     ServerError,
+    TransportError,
     ValidationError,
 )
 from acclient.ratelimit import IntervalRateLimiter, RateLimiter
 from acclient.transport import HTTPResponse, Transport, parse_retry_after
 
 log = logging.getLogger("acclient")
+
+# Called after every request with (method, path, status or None on transport failure, seconds):
+# metrics and call counting hook in here without the library knowing about them.
+RequestObserver = Callable[[str, str, int | None, float], None]
 
 USER_AGENT = "acclient/1.0 (+https://github.com/acsync)"
 
@@ -52,6 +58,7 @@ class Requestor:
         api_token: str,
         transport: Transport | None = None,
         rate_limiter: RateLimiter | None = None,
+        observer: RequestObserver | None = None,
     ) -> None:
         if not api_token:
             raise ValueError("api_token is required")
@@ -59,6 +66,7 @@ class Requestor:
         self._api_token = api_token
         self.transport = transport or Transport()
         self.rate_limiter: RateLimiter = rate_limiter or IntervalRateLimiter(5.0)
+        self.observer = observer
 
     def __repr__(self) -> str:  # never show the token
         return f"Requestor(base_url={self.base_url!r}, api_token='***')"
@@ -80,14 +88,20 @@ class Requestor:
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body, separators=(",", ":")).encode()
-        response = self.transport.request(
-            method,
-            self.base_url + path,
-            headers=headers,
-            params=params,
-            data=data,
-            before_attempt=self.rate_limiter.acquire,
-        )
+        started = time.monotonic()
+        try:
+            response = self.transport.request(
+                method,
+                self.base_url + path,
+                headers=headers,
+                params=params,
+                data=data,
+                before_attempt=self.rate_limiter.acquire,
+            )
+        except TransportError:
+            self._observe(method, path, None, started)
+            raise
+        self._observe(method, path, response.status, started)
         parsed = _parse_body(response.body)
         if 200 <= response.status < 300:
             if not isinstance(parsed, dict):
@@ -98,6 +112,11 @@ class Requestor:
             return parsed
         log.debug("activecampaign %s %s -> %s", method, path, response.status)
         raise error_for(response, parsed, method=method, path=path)
+
+
+    def _observe(self, method: str, path: str, status: int | None, started: float) -> None:
+        if self.observer is not None:
+            self.observer(method, path, status, time.monotonic() - started)
 
 
 def error_for(response: HTTPResponse, parsed: Any, *, method: str, path: str) -> APIError:

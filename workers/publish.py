@@ -90,7 +90,9 @@ class TaskPublisher:
             return EnqueueResult(event.event_id, duplicate=False)
         return EnqueueResult(first.decode() if isinstance(first, bytes) else str(first), duplicate=True)
 
-    def enqueue(self, event: Event, *, task_id: str | None = None) -> None:
-        """Enqueue without dedupe (DLQ replays, spool flushes that already hold the key)."""
+    def enqueue(self, event: Event, *, task_id: str | None = None) -> str:
+        """Enqueue without dedupe (DLQ replays, spool flushes): a new task id, attempt count 0."""
+        task_id = task_id or uuid.uuid4().hex
         self.client.lpush(event.queue, self.event_message(event, task_id=task_id))
+        return task_id
 

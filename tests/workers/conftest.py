@@ -1,0 +1,78 @@
+"""Fixtures for the pipeline: both sandboxes over loopback, real Redis, and a Runtime wired to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from acclient.sandbox import BackgroundServer, SandboxConfig
+from acclient.sandbox import create_app as create_ac_sandbox
+from tests.factories import make_settings, store_table
+from workers.runtime import Runtime, set_runtime
+from workers.vtex.sandbox import VTEXSandboxConfig, make_order
+from workers.vtex.sandbox import create_app as create_vtex_sandbox
+
+
+class Sandboxes:
+    def __init__(self, ac: BackgroundServer, vtex: BackgroundServer) -> None:
+        self.ac = ac
+        self.vtex = vtex
+        self.connection_id = 0
+
+    def seed_order(self, order: dict[str, Any]) -> None:
+        requests.post(self.vtex.url + "/__sandbox/orders", json=order, timeout=5).raise_for_status()
+
+    def ac_state(self) -> dict[str, list[dict[str, Any]]]:
+        return requests.get(self.ac.url + "/__sandbox/state", timeout=5).json()["accounts"].get("sandbox", {})
+
+    def ac_requests(self) -> dict[str, Any]:
+        return requests.get(self.ac.url + "/__sandbox/requests", timeout=5).json()
+
+    def orders(self) -> list[dict[str, Any]]:
+        return self.ac_state().get("ecomOrders", [])
+
+    def ac_faults(self, **faults: Any) -> None:
+        requests.post(self.ac.url + "/__sandbox/faults", json=faults, timeout=5).raise_for_status()
+
+    def vtex_faults(self, **faults: Any) -> None:
+        requests.post(self.vtex.url + "/__sandbox/faults", json=faults, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def sandboxes() -> Iterator[Sandboxes]:
+    ac = BackgroundServer(create_ac_sandbox(SandboxConfig(requests_per_second=20, seed=3))).start()
+    vtex = BackgroundServer(create_vtex_sandbox(VTEXSandboxConfig(seed=3))).start()
+    boxes = Sandboxes(ac, vtex)
+    response = requests.post(ac.url + "/api/3/connections", headers={"Api-Token": "sandbox-token"}, timeout=5,
+                             json={"connection": {"service": "vtex", "externalid": "mystore", "name": "My Store",
+                                                  "logoUrl": "https://l", "linkUrl": "https://k"}})
+    boxes.connection_id = int(response.json()["connection"]["id"])
+    yield boxes
+    ac.stop()
+    vtex.stop()
+
+
+def stores_for(boxes: Sandboxes, **overrides: Any) -> dict[str, Any]:
+    return {"mystore": store_table("mystore", ac_url=boxes.ac.url, vtex_url=boxes.vtex.url,
+                                   connection_id=boxes.connection_id, **overrides)}
+
+
+def fast_stores(boxes: Sandboxes, **overrides: Any) -> dict[str, Any]:
+    """Like stores_for, at the sandbox's 20 requests/second so that tests run quickly."""
+    stores = stores_for(boxes, **overrides)
+    stores["mystore"]["activecampaign"]["requests_per_second"] = 20
+    return stores
+
+
+@pytest.fixture
+def runtime(sandboxes, redis_url) -> Iterator[Runtime]:
+    runtime = Runtime.from_settings(make_settings(redis_url, **fast_stores(sandboxes)))
+    set_runtime(runtime)
+    yield runtime
+    set_runtime(None)
+
+
+__all__ = ["Sandboxes", "make_order", "stores_for"]

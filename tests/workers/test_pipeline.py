@@ -1,0 +1,234 @@
+"""The pipeline in-process against both sandboxes over loopback and a real Redis."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from ingest.schemas import SCHEMA_FOR_KIND
+from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
+from tests.workers.conftest import fast_stores, make_order
+from workers.errors import Defer, PermanentEventError
+from workers.events import Event
+from workers.pipeline import HANDLERS
+from workers.runtime import Runtime
+
+T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+
+
+def run(runtime, kind: str, payload: dict, **event_fields) -> str:
+    """Process a hook body as ingest would hand it over: validated by its schema first."""
+    data = SCHEMA_FOR_KIND[kind].load(payload)
+    event = Event(kind=kind, store="mystore", payload=data, dedupe_key="k", **event_fields)
+    return HANDLERS[kind](event, runtime.context("mystore"))
+
+
+def hook(order_id: str, state: str = "payment-approved", minutes: int = 5) -> dict:
+    """The hook VTEX sends for the order make_order(last_change=T0 + minutes) describes."""
+    return order_hook(order_id=order_id, state=state,
+                      last_change=(T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", ".1234567+00:00"))
+
+
+def ac_calls(boxes) -> int:
+    return boxes.ac_requests()["total"]
+
+
+def test_new_customer_order_creates_contact_customer_and_order_with_the_right_fields(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v100-01", items=[("20", 2, 4990), ("31", 1, 1500)], shipping=1200,
+                                    discount=500, tax=0, email="Ana@Example.com"))
+    before = ac_calls(sandboxes)
+    assert run(runtime, "order", hook("v100-01")) == "created"
+    assert ac_calls(sandboxes) - before == 3  # contact sync, customer create, order create
+    state = sandboxes.ac_state()
+    [contact] = state["contacts"]
+    assert (contact["email"], contact["firstName"], contact["lastName"]) == ("Ana@Example.com", "Ana", "Silva")
+    [customer] = state["ecomCustomers"]
+    assert customer["externalid"] == "ana@example.com" and customer["connectionid"] == str(sandboxes.connection_id)
+    [order] = state["ecomOrders"]
+    assert order["externalid"] == "v100-01" and order["source"] == "1" and order["state"] == "1"
+    assert order["totalPrice"] == str(2 * 4990 + 1500 + 1200 - 500) and order["currency"] == "BRL"
+    assert (order["shippingAmount"], order["discountAmount"], order["taxAmount"]) == ("1200", "500", "0")
+    assert order["shippingMethod"] == "Normal" and order["orderNumber"] == "100"
+    assert order["orderUrl"] == "https://www.mystore.com/account#/orders/v100-01"
+    assert order["externalCreatedDate"].startswith("2026-11-27T13:00:00")
+    first = order["orderProducts"][0]
+    assert first == {"externalid": "p20", "name": "Product 20", "price": 4990, "quantity": 2, "category": "Shirts",
+                     "sku": "REF-20", "imageUrl": "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg",
+                     "productUrl": "https://www.mystore.com/product-20/p"}
+
+
+def test_returning_customer_order_costs_one_call_and_redelivery_costs_none(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v200-01"))
+    sandboxes.seed_order(make_order("v201-01"))
+    run(runtime, "order", hook("v200-01"))
+    before = ac_calls(sandboxes)
+    assert run(runtime, "order", hook("v201-01")) == "created"
+    assert ac_calls(sandboxes) - before == 1
+    before = ac_calls(sandboxes)
+    assert run(runtime, "order", hook("v201-01")) == "unchanged"  # re-delivery
+    assert ac_calls(sandboxes) == before
+    assert len(sandboxes.orders()) == 2
+
+
+def test_later_state_updates_only_when_the_order_changed_and_old_events_never_downgrade(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v300-01", status="payment-approved", last_change=T0 + timedelta(minutes=5)))
+    run(runtime, "order", hook("v300-01"))
+    # invoiced with the same content: nothing to write
+    sandboxes.seed_order(make_order("v300-01", status="invoiced", last_change=T0 + timedelta(minutes=30)))
+    before = ac_calls(sandboxes)
+    assert run(runtime, "order", hook("v300-01", "invoiced", 30)) == "unchanged"
+    assert ac_calls(sandboxes) == before
+    # an order edit changes the total: one PUT on the same AC order
+    sandboxes.seed_order(make_order("v300-01", status="invoiced", shipping=0, last_change=T0 + timedelta(minutes=40)))
+    assert run(runtime, "order", hook("v300-01", "invoiced", 40)) == "updated"
+    [order] = sandboxes.orders()
+    assert order["shippingAmount"] == "0" and order["totalPrice"] == "4990"
+    # the old payment-approved hook arrives late: stale, without even asking VTEX
+    assert run(runtime, "order", hook("v300-01", "payment-approved", 5)) == "stale"
+    assert len(sandboxes.orders()) == 1
+
+
+def test_states_before_payment_are_ignored(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v400-01", status="payment-pending"))
+    before = ac_calls(sandboxes)
+    assert run(runtime, "order", hook("v400-01", "payment-pending")) == "ignored_state"
+    assert ac_calls(sandboxes) == before
+
+
+def test_canceled_order_is_deleted_and_never_resurrected(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v500-01", last_change=T0 + timedelta(minutes=5)))
+    run(runtime, "order", hook("v500-01"))
+    sandboxes.seed_order(make_order("v500-01", status="canceled", last_change=T0 + timedelta(minutes=20)))
+    assert run(runtime, "order", hook("v500-01", "canceled", 20)) == "deleted"
+    assert sandboxes.orders() == []
+    assert run(runtime, "order", hook("v500-01", "payment-approved", 5)) == "stale"
+    assert run(runtime, "order", hook("v500-01", "canceled", 20)) in ("canceled_before_sync", "stale")
+    assert sandboxes.orders() == []
+
+
+def test_masked_email_is_resolved_through_master_data_then_conversation(runtime, sandboxes):
+    alias = "ff2e6348a53a4d449af92be2a1011328@ct.vtex.com.br"
+    sandboxes.seed_order(make_order("v600-01", email=alias, user_profile_id="u-real"))
+    requests.post(sandboxes.vtex.url + "/__sandbox/customers", json={"userId": "u-real", "email": "real@example.com"},
+                  timeout=5)
+    run(runtime, "order", hook("v600-01"))
+    soft = "johndoe@vtex.com.br-207700027841b.ct.vtex.com.br"
+    sandboxes.seed_order(make_order("v601-01", email=soft, user_profile_id="u-unknown"))
+    requests.post(sandboxes.vtex.url + "/__sandbox/conversations/v601-01", timeout=5, json=[
+        {"to": [{"email": "buyer@example.com", "emailAlias": soft, "role": "Customer"}],
+         "from": {"email": "noreply@mystore.com", "role": "Store"}}])
+    run(runtime, "order", hook("v601-01"))
+    emails = sorted(o["email"] for o in sandboxes.orders())
+    assert emails == ["buyer@example.com", "real@example.com"]
+    assert not any("ct.vtex.com.br" in c["email"] for c in sandboxes.ac_state()["contacts"])
+    sandboxes.seed_order(make_order("v602-01", email=alias, user_profile_id="u-none"))
+    with pytest.raises(PermanentEventError) as caught:
+        run(runtime, "order", hook("v602-01"))
+    assert caught.value.reason == "masked_email"
+
+
+def test_unknown_order_is_permanent(runtime, sandboxes):
+    with pytest.raises(PermanentEventError) as caught:
+        run(runtime, "order", hook("v999-01"))
+    assert caught.value.reason == "order_not_found"
+
+
+def old_cart(email: str = "ana@example.com", cart: str = "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
+             minutes_ago: int = 90) -> dict:
+    payload = cart_trigger(email=email, cart=cart)
+    payload["rclastsessiondate"] = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    return payload
+
+
+def test_young_cart_is_deferred_until_old_enough(runtime, sandboxes):
+    with pytest.raises(Defer) as caught:
+        run(runtime, "cart", old_cart(minutes_ago=20))
+    assert 39 * 60 < caught.value.delay <= 40 * 60
+    assert sandboxes.orders() == []
+
+
+def test_abandoned_cart_is_priced_linked_and_created_once(runtime, sandboxes):
+    requests.post(sandboxes.vtex.url + "/__sandbox/skus/20", json={"price": 4990}, timeout=5)
+    assert run(runtime, "cart", old_cart()) == "cart_created"
+    [cart] = sandboxes.orders()
+    assert cart["state"] == "2" and "externalid" not in cart and cart["externalcheckoutid"].startswith("cart-")
+    assert cart["orderUrl"] == ("https://www.mystore.com/checkout/cart/"
+                                "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1")
+    products = {p["externalid"]: p for p in cart["orderProducts"]}
+    assert products["20"]["price"] == 4990 and products["20"]["quantity"] == 2
+    assert products["20"]["name"] == "Product 20" and products["20"]["productUrl"] == \
+        "https://www.mystore.com/product-20/p"
+    assert products["20"]["imageUrl"] == "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg"
+    assert cart["totalPrice"] == str(2 * 4990 + products["31"]["price"])
+    before = ac_calls(sandboxes)
+    assert run(runtime, "cart", old_cart()) == "cart_exists"  # the trigger fires again for the same cart
+    assert ac_calls(sandboxes) == before
+
+
+def test_cart_prices_fall_back_to_splitting_the_cart_value(runtime, sandboxes):
+    sandboxes.vtex_faults()  # no faults: the simulation just does not know the SKUs
+    payload = old_cart(cart="add?sku=ABC&qty=2&seller=1&sku=XYZ&qty=1&seller=1")
+    payload["rclastcartvalue"] = "30.00"
+    assert run(runtime, "cart", payload) == "cart_created"
+    [cart] = sandboxes.orders()
+    assert cart["totalPrice"] == "3000"
+    assert {p["externalid"]: p["price"] for p in cart["orderProducts"]} == {"ABC": 1000, "XYZ": 1000}
+
+
+def test_order_from_a_customer_with_an_open_cart_converts_the_cart(runtime, sandboxes):
+    run(runtime, "cart", old_cart(email="carla@example.com"))
+    sandboxes.seed_order(make_order("v700-01", email="carla@example.com"))
+    assert run(runtime, "order", hook("v700-01")) == "converted_cart"
+    [order] = sandboxes.orders()
+    assert order["state"] == "3" and order["externalid"] == "v700-01" and order["externalcheckoutid"]
+    # and a cart trigger that arrives after the order (checkouttag lag) creates nothing
+    late = old_cart(email="carla@example.com", cart="add?sku=99&qty=1&seller=1", minutes_ago=400)
+    assert run(runtime, "cart", late) == "cart_superseded_by_order"
+    assert len(sandboxes.orders()) == 1
+
+
+@pytest.mark.parametrize("junk", ["", "remove?sku=1", "add?qty=1", "add?sku=1&qty=abc", "add?sku=../../x",
+                                  "add?sku=1&qty=0", "add?qty=2&sku=1"])
+def test_junk_rclastcart_is_a_permanent_error(runtime, sandboxes, junk):
+    data = {**SCHEMA_FOR_KIND["cart"].load(old_cart()), "rclastcart": junk}
+    with pytest.raises(PermanentEventError) as caught:
+        HANDLERS["cart"](Event(kind="cart", store="mystore", payload=data, dedupe_key="k"), runtime.context("mystore"))
+    assert caught.value.reason == "unparsable_cart"
+
+
+def test_customer_event_syncs_the_contact_once_and_subscribes_when_opted_in(runtime, sandboxes, redis_url):
+    with_list = Runtime.from_settings(make_settings(redis_url, **fast_stores(sandboxes)))
+    object.__setattr__(with_list.settings.stores["mystore"].activecampaign, "list_id", 2)
+    assert run(with_list, "customer", customer_trigger()) == "contact_synced+subscribed"
+    [contact] = sandboxes.ac_state()["contacts"]
+    assert (contact["firstName"], contact["lastName"], contact["phone"]) == ("Bo", "Souza", "+55 11 99999-0000")
+    assert sandboxes.ac_state()["contactLists"][0]["list"] == "2"
+    before = ac_calls(sandboxes)
+    assert run(with_list, "customer", customer_trigger(updated="2026-11-28T00:00:00Z")) == "contact_unchanged"
+    assert ac_calls(sandboxes) == before
+    changed = {**customer_trigger(), "lastName": "Souza Lima"}
+    assert run(with_list, "customer", changed) == "contact_synced"
+    assert sandboxes.ac_state()["contacts"][0]["lastName"] == "Souza Lima"
+
+
+def test_a_write_whose_answer_was_lost_is_adopted_on_retry(runtime, sandboxes):
+    sandboxes.seed_order(make_order("v800-01"))
+    sandboxes.seed_order(make_order("v801-01"))
+    run(runtime, "order", hook("v800-01"))  # contact and customer cached
+    sandboxes.ac_faults(error_after_write_rate=1.0)
+    with pytest.raises(Exception):  # noqa: B017 - the 500 after the write
+        run(runtime, "order", hook("v801-01"))
+    sandboxes.ac_faults(error_after_write_rate=0.0)
+    assert run(runtime, "order", hook("v801-01")) == "adopted"
+    assert sorted(o["externalid"] for o in sandboxes.orders()) == ["v800-01", "v801-01"]
+
+
+def test_cart_age_uses_session_date_or_arrival_time(runtime, sandboxes):
+    payload = old_cart()
+    payload.pop("rclastsessiondate")
+    with pytest.raises(Defer):
+        run(runtime, "cart", payload, received_at=time.time())
+    assert run(runtime, "cart", payload, received_at=time.time() - 2 * 3600) == "cart_created"

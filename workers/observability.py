@@ -1,0 +1,49 @@
+"""Sentry set-up shared by ingest and workers, with e-mails, tokens and secrets scrubbed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from workers.logs import scrub
+
+log = logging.getLogger("acsync")
+
+SENSITIVE_KEYS = ("token", "secret", "password", "authorization", "api-token", "appkey", "app_key", "apptoken",
+                  "email", "cookie", "hook")
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    if depth > 12:
+        return "[truncated]"
+    if isinstance(value, dict):
+        return {k: ("[Filtered]" if any(s in str(k).lower() for s in SENSITIVE_KEYS) else _clean(v, depth + 1))
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v, depth + 1) for v in value]
+    if isinstance(value, str):
+        return scrub(value)
+    return value
+
+
+def before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Remove e-mails, tokens and secrets from everything a Sentry event carries."""
+    return _clean(event)
+
+
+def init_sentry(dsn: str | None, *, component: str, transport: Any = None) -> bool:
+    if not dsn:
+        return False
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    options: dict[str, Any] = {"dsn": dsn, "before_send": before_send, "send_default_pii": False,
+                               "integrations": [FlaskIntegration(), CeleryIntegration()],
+                               "server_name": component, "max_request_body_size": "never"}
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    sentry_sdk.set_tag("component", component)
+    log.info("sentry enabled")
+    return True

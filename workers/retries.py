@@ -1,0 +1,59 @@
+"""Which failures are retried, and when: exponential backoff with full jitter, Retry-After honoured."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+from acclient import ACError, DuplicateError, RateLimitError
+from workers.celery_app import MAX_COUNTDOWN_SECONDS
+from workers.errors import PermanentEventError, RetryLater
+from workers.ratelimit import Throttled
+from workers.vtex import VTEXError, VTEXRateLimited
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    base: float = 2.0
+    cap: float = float(MAX_COUNTDOWN_SECONDS)
+    max_attempts: int = 10
+
+    @classmethod
+    def from_env(cls) -> RetrySettings:
+        return cls(base=float(os.environ.get("ACSYNC_RETRY_BASE_SECONDS", 2.0)),
+                   cap=min(float(os.environ.get("ACSYNC_RETRY_CAP_SECONDS", MAX_COUNTDOWN_SECONDS)),
+                           MAX_COUNTDOWN_SECONDS),
+                   max_attempts=int(os.environ.get("ACSYNC_MAX_ATTEMPTS", 10)))
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^attempt)]; never above the cap (< visibility timeout)."""
+        return random.uniform(0, min(self.cap, self.base * (2 ** attempt)))
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, PermanentEventError | DuplicateError):
+        return False
+    if isinstance(exc, RetryLater | Throttled):
+        return True
+    if isinstance(exc, ACError | VTEXError):
+        return exc.retryable
+    return False  # a bug or bad data: retrying the same input gives the same result
+
+
+def server_delay(exc: BaseException) -> float | None:
+    """A wait the other side asked for (Retry-After) or the limiter computed."""
+    if isinstance(exc, RateLimitError):
+        return exc.retry_after
+    if isinstance(exc, VTEXRateLimited):
+        return exc.retry_after
+    if isinstance(exc, Throttled):
+        return exc.retry_in
+    if isinstance(exc, RetryLater):
+        return exc.delay
+    return None
+
+
+def next_delay(exc: BaseException, attempt: int, settings: RetrySettings) -> float:
+    delay = max(settings.backoff(attempt), server_delay(exc) or 0.0)
+    return min(delay, float(MAX_COUNTDOWN_SECONDS))

@@ -1,0 +1,135 @@
+"""Celery tasks: one per event kind, each a thin wrapper around ``run_event``.
+
+``run_event`` owns the retry policy. Retries are re-published messages (with a countdown and the
+attempt number in Celery's ``retries`` header) rather than ``Task.retry``, so that deferrals
+(a young cart, a booked rate limit) do not use up attempts while real failures do:
+
+* success -> outcome counted, done;
+* ``Defer`` / ``Throttled`` -> run again later, same attempt number;
+* retryable error (429, 5xx, timeouts, connection errors) -> backoff with full jitter (at least
+  Retry-After), attempt + 1, until ``max_attempts``;
+* anything else (403, 404, 422 validation, bad data, a bug) -> dead-letter queue at once, with the
+  reason and every attempt's error; Sentry gets it when configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery import Task
+from celery.signals import worker_process_init
+
+import workers
+from workers import metrics
+from workers.errors import Defer, PermanentEventError
+from workers.events import TASK_FOR_KIND, Event
+from workers.logs import configure_logging, log_context
+from workers.observability import init_sentry
+from workers.pipeline import HANDLERS
+from workers.ratelimit import Throttled
+from workers.retries import is_retryable, next_delay
+from workers.runtime import current_kind, get_runtime
+
+log = logging.getLogger("acsync.worker")
+
+
+@worker_process_init.connect
+def _init_process(**_: Any) -> None:
+    runtime = get_runtime()
+    configure_logging(runtime.settings.log_level)
+    init_sentry(runtime.settings.sentry_dsn, component="worker")
+
+
+def describe(exc: BaseException) -> str:
+    return f"{exc.__class__.__name__}: {exc}"[:500]
+
+
+def reason_of(exc: BaseException) -> str:
+    if isinstance(exc, PermanentEventError):
+        return exc.reason
+    status = getattr(exc, "status", None)
+    return f"{exc.__class__.__name__}" + (f"_{status}" if status else "")
+
+
+def run_event(task: Task, event_data: dict[str, Any]) -> str | None:
+    event = Event.from_dict(event_data)
+    attempt = int(task.request.retries or 0)
+    runtime = get_runtime()
+    token = current_kind.set(event.kind)
+    with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
+                     attempt=attempt):
+        try:
+            outcome = HANDLERS[event.kind](event, runtime.context(event.store))
+        except (Defer, Throttled) as exc:
+            delay = exc.delay if isinstance(exc, Defer) else exc.retry_in
+            reason = exc.reason if isinstance(exc, Defer) else "rate_limited"
+            republish(runtime, event, countdown=delay, retries=attempt)
+            metrics.RETRIES.labels(event.kind, reason).inc()
+            runtime.stats.incr(f"deferred:{event.kind}")
+            log.info("event deferred for %.1fs: %s", delay, reason)
+            return None
+        except Exception as exc:
+            fail(runtime, event, exc, attempt)
+            return None
+        finally:
+            current_kind.reset(token)
+        metrics.TASKS.labels(event.kind, outcome).inc()
+        metrics.END_TO_END.labels(event.kind).observe(max(0.0, time.time() - event.received_at))
+        runtime.stats.incr(f"events:{event.kind}", f"outcome:{event.kind}:{outcome}")
+        log.info("event processed: %s", outcome)
+        return outcome
+
+
+def fail(runtime: Any, event: Event, exc: BaseException, attempt: int) -> None:
+    retryable = is_retryable(exc)
+    runtime.dlq.record_attempt(event.event_id, attempt, describe(exc), retryable)
+    if retryable and attempt + 1 < runtime.retry.max_attempts:
+        delay = next_delay(exc, attempt, runtime.retry)
+        republish(runtime, event, countdown=delay, retries=attempt + 1)
+        metrics.RETRIES.labels(event.kind, reason_of(exc)).inc()
+        runtime.stats.incr(f"retries:{event.kind}")
+        log.warning("attempt %d failed (%s); retrying in %.1fs", attempt + 1, describe(exc), delay)
+        return
+    reason = reason_of(exc) if not retryable else f"retries_exhausted:{reason_of(exc)}"
+    runtime.dlq.add(event, reason=reason, error=describe(exc))
+    metrics.DEAD.labels(event.kind, reason).inc()
+    runtime.stats.incr(f"dead:{event.kind}")
+    unexpected = not isinstance(exc, PermanentEventError) and not retryable
+    log.error("event sent to the dead-letter queue: %s", reason, exc_info=exc if unexpected else None)
+    _report_to_sentry(event, exc)
+
+
+def _report_to_sentry(event: Event, exc: BaseException) -> None:
+    try:
+        import sentry_sdk
+    except ImportError:  # pragma: no cover
+        return
+    if sentry_sdk.get_client().is_active():
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("event_id", event.event_id)
+            scope.set_tag("store", event.store)
+            scope.set_tag("kind", event.kind)
+            sentry_sdk.capture_exception(exc)
+
+
+def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> None:
+    message = runtime.publisher.build_message(event.task_name, event.queue, (event.to_dict(),),
+                                              countdown=max(0.0, countdown), retries=retries,
+                                              argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>")
+    runtime.redis.lpush(event.queue, message)
+
+
+def _make_task(kind: str) -> Task:
+    @workers.app.task(name=TASK_FOR_KIND[kind], bind=True, acks_late=True, ignore_result=True)
+    def process(self: Task, event_data: dict[str, Any]) -> str | None:
+        return run_event(self, event_data)
+
+    process.__doc__ = f"Process one VTEX {kind} event (see workers.pipeline.process_{kind})."
+    return process
+
+
+process_order_event = _make_task("order")
+process_cart_event = _make_task("cart")
+process_customer_event = _make_task("customer")
