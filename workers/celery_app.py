@@ -58,6 +58,7 @@ def make_celery(redis_url: str | None = None) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=False,
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,  # our JSON log handler writes to stderr itself
         enable_utc=True,
     )
     return app

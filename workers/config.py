@@ -205,3 +205,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dedupe_window_seconds=window,
         stores_path=str(path),
     )
+
+
+def render_stores_toml(stores: Mapping[str, Mapping[str, Any]]) -> str:
+    """Write a stores file (the shape ``load_stores`` reads) from plain tables: demo runs and tests."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines: list[str] = []
+    for name, table in stores.items():
+        lines.append(f"[stores.{name}]")
+        nested = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+        lines += [f"{k} = {value(v)}" for k, v in table.items() if k not in nested]
+        for section, items in nested.items():
+            lines.append(f"\n[stores.{name}.{section}]")
+            lines += [f"{k} = {value(v)}" for k, v in items.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)

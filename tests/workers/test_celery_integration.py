@@ -1,0 +1,193 @@
+"""Real Celery workers (prefork subprocesses, not eager mode) on a real Redis, both sandboxes on loopback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from ingest import create_app
+from tests.factories import SECRETS, cart_trigger, customer_trigger, make_settings, order_hook
+from tests.workers.conftest import Sandboxes, make_order, stores_for
+from workers.config import render_stores_toml
+from workers.dlq import DeadLetterQueue
+from workers.stats import Stats
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUES = "acsync.orders,acsync.carts,acsync.customers"
+
+
+class Workers:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, concurrency: int = 2, name: str = "w1") -> None:
+        cmd = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", QUEUES, "-c", str(concurrency),
+               "--pool", "prefork", "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "INFO"]
+        log = open(Path(self.env["ACSYNC_TEST_LOGDIR"]) / f"{name}.log", "wb")  # noqa: SIM115
+        self.processes.append(subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def stack(sandboxes: Sandboxes, redis_url: str, tmp_path: Path) -> Iterator[tuple[Sandboxes, Workers, str]]:
+    stores_file = tmp_path / "stores.toml"
+    stores_file.write_text(render_stores_toml(stores_for(sandboxes)))
+    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(stores_file), "ACSYNC_LOG_LEVEL": "INFO",
+           "ACSYNC_RETRY_BASE_SECONDS": "0.2", "ACSYNC_RETRY_CAP_SECONDS": "1", "ACSYNC_MAX_ATTEMPTS": "12",
+           "ACSYNC_TEST_LOGDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    workers = Workers(env)
+    yield sandboxes, workers, redis_url
+    workers.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def settled(redis_url: str) -> bool:
+    client = redis.Redis.from_url(redis_url)
+    queued = sum(client.llen(q) for q in QUEUES.split(","))
+    unacked = client.hlen("unacked")
+    return queued == 0 and unacked == 0
+
+
+def post(app_client, kind: str, body: dict) -> requests.Response:
+    path = {"order": "orders", "cart": "carts", "customer": "customers"}[kind]
+    return app_client.post(f"/hooks/vtex/mystore/{path}", json=body, headers={"X-Hook-Secret": SECRETS["mystore"]})
+
+
+def test_hooks_flow_through_a_real_worker_exactly_once(stack):
+    boxes, workers, redis_url = stack
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    for n in range(3):
+        boxes.seed_order(make_order(f"v10{n}-01", email=f"buyer{n}@example.com"))
+    workers.start()
+    for n in range(3):
+        assert post(ingest, "order", order_hook(order_id=f"v10{n}-01")).status_code == 202
+        assert post(ingest, "order", order_hook(order_id=f"v10{n}-01")).status_code == 200  # duplicate hook
+        # a re-delivery under another dedupe key (VTEX resends with a new LastChange): same AC result
+        assert post(ingest, "order", order_hook(order_id=f"v10{n}-01", last_change="2026-11-27T13:31:00Z")
+                    ).status_code == 202
+    assert post(ingest, "customer", customer_trigger()).status_code == 202
+    wait_until(lambda: len(boxes.orders()) == 3 and settled(redis_url), what="orders in ActiveCampaign")
+    time.sleep(1)
+    assert sorted(o["externalid"] for o in boxes.orders()) == ["v100-01", "v101-01", "v102-01"]
+    state = boxes.ac_state()
+    assert len(state["ecomCustomers"]) == 3
+    assert sorted(c["email"] for c in state["contacts"]) == ["bo@example.com", "buyer0@example.com",
+                                                             "buyer1@example.com", "buyer2@example.com"]
+    totals = Stats(redis.Redis.from_url(redis_url)).totals()
+    assert totals["events:order"] == 6 and totals["events:customer"] == 1
+
+
+def test_retryable_faults_are_retried_until_they_succeed(stack):
+    boxes, workers, redis_url = stack
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    boxes.ac_faults(error_rate=0.25, error_after_write_rate=0.1)
+    boxes.vtex_faults(error_rate=0.2)
+    for n in range(6):
+        boxes.seed_order(make_order(f"v20{n}-01", email=f"r{n}@example.com"))
+        post(ingest, "order", order_hook(order_id=f"v20{n}-01"))
+    workers.start(concurrency=3)
+    dlq = DeadLetterQueue(redis.Redis.from_url(redis_url))
+    wait_until(lambda: (len(boxes.orders()) == 6 or dlq.size() > 0) and settled(redis_url), timeout=120,
+               what="all orders")
+    assert [(e["reason"], e["attempts"]) for e in dlq.list()] == []
+    time.sleep(1)
+    assert sorted(o["externalid"] for o in boxes.orders()) == [f"v20{n}-01" for n in range(6)]
+    assert len(boxes.ac_state()["ecomCustomers"]) == 6 and len(boxes.ac_state()["contacts"]) == 6
+    totals = Stats(redis.Redis.from_url(redis_url)).totals()
+    assert totals.get("retries:order", 0) > 0
+
+
+def test_permanent_faults_land_in_the_dlq_with_their_reason_and_replay_works(stack):
+    boxes, workers, redis_url = stack
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    post(ingest, "order", order_hook(order_id="v404-01"))  # VTEX does not know it
+    junk = cart_trigger(cart="add?qty=1")
+    post(ingest, "cart", junk)
+    workers.start()
+    dlq = DeadLetterQueue(redis.Redis.from_url(redis_url))
+    wait_until(lambda: dlq.size() == 2, what="two dead letters")
+    entries = {e["kind"]: e for e in dlq.list()}
+    assert entries["order"]["reason"] == "order_not_found" and entries["cart"]["reason"] == "unparsable_cart"
+    assert entries["order"]["attempts"][0]["retryable"] is False
+    assert entries["order"]["event"]["payload"]["OrderId"] == "v404-01"
+    # the order appears in VTEX later (replication lag): replay it from the DLQ
+    boxes.seed_order(make_order("v404-01"))
+    import workers as workers_pkg
+    from workers.publish import TaskPublisher
+
+    dlq.replay(entries["order"]["entry_id"], TaskPublisher(workers_pkg.app, redis.Redis.from_url(redis_url)))
+    wait_until(lambda: len(boxes.orders()) == 1, what="the replayed order")
+    assert dlq.size() == 1 and dlq.get(entries["order"]["entry_id"])["status"] == "replayed"
+
+
+def test_global_limiter_keeps_two_worker_processes_under_the_limit(stack, tmp_path):
+    boxes, workers, redis_url = stack
+    # the sandbox enforces ActiveCampaign's real 5/s; the store's budget is 5/s too
+    requests.post(boxes.ac.url + "/__sandbox/reset", timeout=5)
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    boxes.ac.app.extensions["ac_sandbox"]["limiter"].rate = 5
+    for n in range(20):
+        post(ingest, "customer", customer_trigger(email=f"limit{n}@example.com"))
+    started = time.monotonic()
+    workers.start(concurrency=2, name="a")
+    workers.start(concurrency=2, name="b")
+    wait_until(lambda: len(boxes.ac_state().get("contacts", [])) == 20 and settled(redis_url), timeout=90,
+               what="20 contacts")
+    elapsed = time.monotonic() - started
+    log = boxes.ac_requests()
+    assert log["by_status"] == {"POST /api/3/contact/sync 201": 20}  # no 429 at all
+    times = sorted(e["at"] for e in log["recent"] if e["endpoint"] == "/api/3/contact/sync")
+    assert all(later - earlier >= 0.99 for earlier, later in zip(times, times[5:], strict=False))
+    assert elapsed > 3.5  # 20 calls at 5/s cannot take less than ~4 s
+
+
+def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
+    import workers as workers_pkg
+    from workers.events import Event
+    from workers.publish import TaskPublisher
+
+    client = redis.Redis.from_url(redis_url)
+    app = workers_pkg.app
+    event = Event(kind="order", store="mystore", payload={"OrderId": "v1-01", "State": "invoiced"}, dedupe_key="k")
+    with app.connection_for_write(redis_url) as connection:
+        app.send_task(event.task_name, args=(event.to_dict(),), queue=event.queue, task_id="celery-made",
+                      connection=connection)
+    TaskPublisher(app, client).enqueue(event, task_id="ours")
+    celery_made, ours = (json.loads(m) for m in client.lrange(event.queue, 0, -1)[::-1])
+    assert set(ours) == set(celery_made)
+    assert set(ours["headers"]) == set(celery_made["headers"])
+    assert set(ours["properties"]) == set(celery_made["properties"])
+    for key in ("content-type", "content-encoding"):
+        assert ours[key] == celery_made[key]
+    assert ours["properties"]["body_encoding"] == celery_made["properties"]["body_encoding"] == "base64"
+    assert ours["properties"]["delivery_mode"] == celery_made["properties"]["delivery_mode"]
+    assert json.loads(base64.b64decode(ours["body"])) == json.loads(base64.b64decode(celery_made["body"]))
+    assert ours["headers"]["task"] == celery_made["headers"]["task"] == event.task_name
