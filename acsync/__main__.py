@@ -1,0 +1,3 @@
+from acsync.cli import main
+
+main()
