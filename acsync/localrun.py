@@ -29,7 +29,7 @@ from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
 from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import QUEUE_FOR_KIND
+from workers.events import QUEUE_FOR_KIND, WORKER_QUEUES
 from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
@@ -267,7 +267,7 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         group.python("ingest", ["gunicorn", "-c", "python:ingest.gunicorn_conf", "--bind",
                                 f"127.0.0.1:{ports['ingest']}", "--workers", "2", "ingest:create_app()"])
         group.python("worker", ["celery", "-A", "workers", "worker", "-Q",
-                                ",".join(QUEUE_FOR_KIND.values()), "-c", "2", "-l", "WARNING",
+                                ",".join(WORKER_QUEUES), "-c", "2", "-l", "WARNING",
                                 "--without-mingle", "--without-gossip"])
         group.wait_http("ingest", urls["ingest"] + "/readyz")
         try:

@@ -19,7 +19,7 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
-from workers.events import QUEUE_FOR_KIND
+from workers.events import WORKER_QUEUES
 
 MAX_COUNTDOWN_SECONDS = 15 * 60
 TASK_HARD_TIME_LIMIT = 5 * 60
@@ -30,8 +30,8 @@ assert MAX_COUNTDOWN_SECONDS < VISIBILITY_TIMEOUT and TASK_HARD_TIME_LIMIT < VIS
 
 def make_celery(redis_url: str | None = None) -> Celery:
     redis_url = redis_url or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
-    app = Celery("acsync", broker=redis_url, include=["workers.tasks"])
-    queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_FOR_KIND.values()]
+    app = Celery("acsync", broker=redis_url, include=["workers.tasks", "workers.hookconfig"])
+    queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in WORKER_QUEUES]
     queues.append(Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"),
                         routing_key="acsync.maintenance"))
     app.conf.update(
@@ -60,6 +60,9 @@ def make_celery(redis_url: str | None = None) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,  # our JSON log handler writes to stderr itself
         enable_utc=True,
+        # `celery -A workers beat`: hourly check that every store's VTEX order hook still exists
+        beat_schedule={"check-vtex-order-hooks": {"task": "acsync.check_hooks", "schedule": 3600.0,
+                                                  "options": {"queue": "acsync.maintenance"}}},
     )
     return app
 

@@ -14,6 +14,9 @@ Kind = Literal["order", "cart", "customer"]
 KINDS: tuple[Kind, ...] = ("order", "cart", "customer")
 
 QUEUE_FOR_KIND: dict[str, str] = {"order": "acsync.orders", "cart": "acsync.carts", "customer": "acsync.customers"}
+BACKFILL_QUEUE = "acsync.backfill"  # historical orders: consumed after live ones, never in their way
+WORKER_QUEUES = (*QUEUE_FOR_KIND.values(), BACKFILL_QUEUE)
+
 TASK_FOR_KIND: dict[str, str] = {
     "order": "acsync.process_order_event",
     "cart": "acsync.process_cart_event",
@@ -48,7 +51,7 @@ class Event:
 
     @property
     def queue(self) -> str:
-        return QUEUE_FOR_KIND[self.kind]
+        return BACKFILL_QUEUE if self.payload.get("backfill") else QUEUE_FOR_KIND[self.kind]
 
     @property
     def task_name(self) -> str:

@@ -20,7 +20,15 @@ from typing import Any
 
 import redis
 
-from acclient import SOURCE_REALTIME, ActiveCampaign, DuplicateError, NotFoundError, OrderProduct, ValidationError
+from acclient import (
+    SOURCE_REALTIME,
+    SOURCE_SYNC,
+    ActiveCampaign,
+    DuplicateError,
+    NotFoundError,
+    OrderProduct,
+    ValidationError,
+)
 from acclient.values import decimal_to_cents
 from workers.cart import ParsedCart, checkout_id, parse_rclastcart
 from workers.config import StoreConfig
@@ -130,7 +138,9 @@ def process_order(event: Event, ctx: StoreContext) -> str:
     if record.get("status") == "canceled":
         return "stale"  # a canceled order is never brought back by a late event
 
-    fields = order_fields(order, ctx.store, source=SOURCE_REALTIME)
+    # historical orders go in with source 0 so that they do not fire "Makes a purchase" automations
+    source = SOURCE_SYNC if event.payload.get("backfill") else SOURCE_REALTIME
+    fields = order_fields(order, ctx.store, source=source)
     print_ = fingerprint(fields)
     state = {"last_change": order.get("lastChange", ""), "status": status, "fingerprint": print_}
     if record.get("ac_id") and record.get("fingerprint") == print_:

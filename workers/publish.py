@@ -77,8 +77,9 @@ class TaskPublisher:
         }
         return json.dumps(envelope, separators=(",", ":")).encode()
 
-    def event_message(self, event: Event, *, task_id: str | None = None) -> bytes:
-        return self.build_message(event.task_name, event.queue, (event.to_dict(),), task_id=task_id or event.event_id,
+    def event_message(self, event: Event, *, task_id: str | None = None, queue: str | None = None) -> bytes:
+        return self.build_message(event.task_name, queue or event.queue, (event.to_dict(),),
+                                  task_id=task_id or event.event_id,
                                   argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>")
 
     def enqueue_once(self, event: Event, *, dedupe_ttl_seconds: int) -> EnqueueResult:
@@ -90,9 +91,12 @@ class TaskPublisher:
             return EnqueueResult(event.event_id, duplicate=False)
         return EnqueueResult(first.decode() if isinstance(first, bytes) else str(first), duplicate=True)
 
-    def enqueue(self, event: Event, *, task_id: str | None = None) -> str:
-        """Enqueue without dedupe (DLQ replays, spool flushes): a new task id, attempt count 0."""
+    def enqueue(self, event: Event, *, task_id: str | None = None, queue: str | None = None) -> str:
+        """Enqueue without dedupe (DLQ replays, backfills): a new task id, attempt count 0.
+
+        ``queue`` overrides the kind's queue (backfills use their own, so history never delays live hooks).
+        """
         task_id = task_id or uuid.uuid4().hex
-        self.client.lpush(event.queue, self.event_message(event, task_id=task_id))
+        self.client.lpush(queue or event.queue, self.event_message(event, task_id=task_id, queue=queue))
         return task_id
 

@@ -20,10 +20,11 @@ from tests.factories import SECRETS, cart_trigger, customer_trigger, make_settin
 from tests.workers.conftest import Sandboxes, make_order, stores_for
 from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
+from workers.events import WORKER_QUEUES
 from workers.stats import Stats
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = "acsync.orders,acsync.carts,acsync.customers"
+QUEUES = ",".join(WORKER_QUEUES)
 
 
 class Workers:

@@ -109,3 +109,19 @@ class VTEXClient:
         """Checkout simulation: current prices in cents, promotions applied."""
         params = {"sc": sales_channel} if sales_channel else None
         return self._request("POST", "/api/checkout/pub/orderForms/simulation", params=params, body={"items": items})
+
+    # ------------------------------------------------------------------ operations
+    def get_hook_config(self) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", "/api/orders/hook/config")
+        except VTEXNotFound:
+            return None
+
+    def set_hook_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/api/orders/hook/config", body=config)
+
+    def list_orders(self, *, created_from: str, created_to: str, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+        """OMS order list filtered by creation date (ISO 8601 bounds), one page."""
+        return self._request("GET", "/api/oms/pvt/orders", params={
+            "f_creationDate": f"creationDate:[{created_from} TO {created_to}]", "page": page, "per_page": per_page,
+            "orderBy": "creationDate,asc"})

@@ -1,0 +1,361 @@
+"""Operator commands: connections, VTEX hook configuration, the dead-letter queue, stats, backfill.
+
+Every command reads the stores file (ACSYNC_STORES) and REDIS_URL like the services do. Exit codes:
+0 success, 1 the operation failed (or found a problem, for ``hooks status``), 2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import redis
+
+import workers
+from acclient import ACError, ActiveCampaign, DuplicateError
+from workers.config import ConfigError, Settings, StoreConfig, load_settings
+from workers.dlq import DeadLetterQueue, DLQFilter
+from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
+from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
+from workers.publish import TaskPublisher
+from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
+from workers.stats import Stats
+from workers.vtex import VTEXError
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.UsageError(f"configuration: {exc}") from None
+
+
+def store_option(func: Any) -> Any:
+    return click.option("--store", "store_name", required=True, help="The store (VTEX account) in the stores file.")(
+        func)
+
+
+def get_store(config: Settings, name: str) -> StoreConfig:
+    if name not in config.stores:
+        raise click.UsageError(f"store {name!r} is not in {config.stores_path} (known: {', '.join(config.stores)})")
+    return config.stores[name]
+
+
+def emit(data: Any, as_json: bool, human: str) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else human)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def redis_client(config: Settings) -> redis.Redis:
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        fail(f"Redis at {config.redis_url} is unreachable: {exc.__class__.__name__}")
+    return client
+
+
+def ac_client(store: StoreConfig) -> ActiveCampaign:
+    return ActiveCampaign(api_url=store.activecampaign.api_url, api_token=store.activecampaign.api_token,
+                          rate_limiter=None)
+
+
+# ------------------------------------------------------------------------------ connections
+@click.group()
+def connections() -> None:
+    """ActiveCampaign Deep Data connections (the one-time "Creating Connection ID" step)."""
+
+
+@connections.command("create")
+@store_option
+@click.option("--name", help="Shown in ActiveCampaign (default: the store name).")
+@click.option("--logo-url", help="Default: <store_url>/logo.png")
+@click.option("--json", "as_json", is_flag=True)
+def connections_create(store_name: str, name: str | None, logo_url: str | None, as_json: bool) -> None:
+    """Create the connection for a store and print its id (put it in connection_id)."""
+    store = get_store(settings(), store_name)
+    ac = ac_client(store)
+    try:
+        connection = ac.connections.create(service="vtex", externalid=store.name, name=name or store.name,
+                                           logo_url=logo_url or f"{store.store_url}/logo.png",
+                                           link_url=store.store_url)
+        created = True
+    except DuplicateError:
+        connection = ac.connections.find(service="vtex", externalid=store.name)
+        created = False
+    except ACError as exc:
+        fail(f"ActiveCampaign refused: {exc}")
+        return
+    if connection is None:
+        fail("ActiveCampaign reports a duplicate connection but it cannot be found")
+        return
+    verb = "created" if created else "already exists"
+    emit({"id": connection["id"], "created": created, "connection": connection}, as_json,
+         f"connection {verb}: id {connection['id']}\nset [stores.{store.name}.activecampaign] "
+         f"connection_id = {connection['id']}")
+
+
+@connections.command("list")
+@store_option
+@click.option("--json", "as_json", is_flag=True)
+def connections_list(store_name: str, as_json: bool) -> None:
+    """List the connections of the store's ActiveCampaign account."""
+    store = get_store(settings(), store_name)
+    try:
+        rows = list(ac_client(store).connections.iterate())
+    except ACError as exc:
+        fail(f"ActiveCampaign refused: {exc}")
+        return
+    lines = [f"{c['id']:>5}  {c['service']:<12} {c['externalid']:<24} {c['name']}" for c in rows]
+    emit(rows, as_json, "\n".join(["   id  service      externalid               name", *lines]))
+
+
+# ------------------------------------------------------------------------------ VTEX order hook
+@click.group()
+def hooks() -> None:
+    """The VTEX order hook: configure it, and check that it is still there."""
+
+
+@hooks.command("configure")
+@store_option
+@click.option("--url", required=True, envvar="ACSYNC_PUBLIC_URL", help="Public base URL of ingest "
+              "(env ACSYNC_PUBLIC_URL), e.g. https://acsync.example.com")
+@click.option("--json", "as_json", is_flag=True)
+def hooks_configure(store_name: str, url: str, as_json: bool) -> None:
+    """Point the store's VTEX order hook at ingest, with the status filter and the secret header."""
+    store = get_store(settings(), store_name)
+    wanted = wanted_hook(store, url)
+    try:
+        vtex_for(store).set_hook_config(wanted)
+    except VTEXError as exc:
+        fail(f"VTEX refused the hook configuration: {exc}")
+    shown = {**wanted, "hook": {**wanted["hook"], "headers": {HOOK_SECRET_HEADER: "***"}}}
+    emit({"configured": True, "config": shown}, as_json,
+         f"order hook configured: {wanted['hook']['url']} for {', '.join(wanted['filter']['status'])}")
+
+
+@hooks.command("status")
+@store_option
+@click.option("--url", required=True, envvar="ACSYNC_PUBLIC_URL", help="Expected public base URL of ingest.")
+@click.option("--json", "as_json", is_flag=True)
+def hooks_status(store_name: str, url: str, as_json: bool) -> None:
+    """Show whether the order hook is configured as expected (exit 1 if not)."""
+    store = get_store(settings(), store_name)
+    try:
+        current = vtex_for(store).get_hook_config()
+    except VTEXError as exc:
+        fail(f"VTEX: {exc}")
+        return
+    problems = hook_problems(current, wanted_hook(store, url))
+    emit({"ok": not problems, "problems": problems}, as_json,
+         "order hook OK" if not problems else "order hook NOT OK:\n  " + "\n  ".join(problems))
+    if problems:
+        sys.exit(1)
+
+
+# ------------------------------------------------------------------------------ dead-letter queue
+def parse_age(value: str | None) -> float | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"(\d+)([smhd])", value.strip())
+    if not match:
+        raise click.BadParameter("use a number and s, m, h or d, e.g. 30m or 2d")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def dlq_filters(func: Any) -> Any:
+    func = click.option("--store", help="Only this store.")(func)
+    func = click.option("--kind", type=click.Choice(["order", "cart", "customer"]), help="Only this kind.")(func)
+    func = click.option("--older-than", help="Only entries dead longer than this (30m, 2h, 1d).")(func)
+    return click.option("--newer-than", help="Only entries dead more recently than this.")(func)
+
+
+def make_filter(store: str | None, kind: str | None, older_than: str | None, newer_than: str | None) -> DLQFilter:
+    return DLQFilter(store=store, kind=kind, older_than=parse_age(older_than), newer_than=parse_age(newer_than))
+
+
+@click.group()
+def dlq() -> None:
+    """The dead-letter queue: events that failed for good."""
+
+
+@dlq.command("list")
+@dlq_filters
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def dlq_list(store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, limit: int,
+             as_json: bool) -> None:
+    """List dead entries, newest first."""
+    entries = DeadLetterQueue(redis_client(settings())).list(make_filter(store, kind, older_than, newer_than), limit)
+    lines = [f"{e['entry_id']}  {datetime.fromtimestamp(e['dead_at'], UTC):%Y-%m-%d %H:%M:%S}  {e['store']:<12} "
+             f"{e['kind']:<8} {len(e['attempts']):>2} attempts  {e['reason']}" for e in entries]
+    emit([{k: v for k, v in e.items() if k != "event"} for e in entries], as_json,
+         "\n".join(lines) if lines else "the dead-letter queue is empty")
+
+
+@dlq.command("show")
+@click.argument("entry_id")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_show(entry_id: str, as_json: bool) -> None:
+    """Show one entry: the event, the reason and every attempt."""
+    entry = DeadLetterQueue(redis_client(settings())).get(entry_id)
+    if entry is None:
+        fail(f"no entry {entry_id}")
+        return
+    attempts = "\n".join(f"  #{a['attempt'] + 1} {datetime.fromtimestamp(a['at'], UTC):%H:%M:%S} "
+                         f"{'retryable' if a['retryable'] else 'permanent'}: {a['error']}" for a in entry["attempts"])
+    emit(entry, as_json, f"{entry['entry_id']} ({entry['status']}) {entry['store']} {entry['kind']}\n"
+                         f"reason: {entry['reason']}\nerror:  {entry['error']}\nattempts:\n{attempts}\n"
+                         f"payload: {json.dumps(entry['event']['payload'])}")
+
+
+@dlq.command("replay")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every entry matching the filters.")
+@dlq_filters
+@click.option("--json", "as_json", is_flag=True)
+def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool, store: str | None, kind: str | None,
+               older_than: str | None, newer_than: str | None, as_json: bool) -> None:
+    """Re-enqueue entries (fresh attempt count, history kept)."""
+    client = redis_client(settings())
+    queue = DeadLetterQueue(client)
+    if replay_all:
+        entry_ids = tuple(e["entry_id"] for e in queue.list(make_filter(store, kind, older_than, newer_than), None))
+    elif not entry_ids:
+        raise click.UsageError("give entry ids, or --all with filters")
+    publisher = TaskPublisher(workers.app, client)
+    replayed, missing = [], []
+    for entry_id in entry_ids:
+        try:
+            queue.replay(entry_id, publisher)
+            replayed.append(entry_id)
+        except KeyError:
+            missing.append(entry_id)
+    emit({"replayed": replayed, "missing": missing}, as_json,
+         f"replayed {len(replayed)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
+    if missing:
+        sys.exit(1)
+
+
+@dlq.command("purge")
+@dlq_filters
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+def dlq_purge(store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, yes: bool,
+              as_json: bool) -> None:
+    """Delete entries matching the filters."""
+    queue = DeadLetterQueue(redis_client(settings()))
+    filters = make_filter(store, kind, older_than, newer_than)
+    count = len(queue.list(filters, None))
+    if not yes and not click.confirm(f"purge {count} entries?"):
+        sys.exit(1)
+    emit({"purged": queue.purge(filters)}, as_json, f"purged {count} entries")
+
+
+# ------------------------------------------------------------------------------ stats
+def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[str, Any]:
+    booked = {}
+    for key in client.scan_iter(LIMITER_PREFIX + "*"):
+        name = key.decode()[len(LIMITER_PREFIX):]
+        tat = int(client.get(key) or 0)
+        seconds, micros = client.time()
+        booked[name] = round(max(0.0, (tat - (seconds * 1_000_000 + micros)) / 1_000_000), 3)
+    stats = Stats(client)
+    return {
+        "queues": {queue: client.llen(queue) for queue in WORKER_QUEUES},
+        "in_flight": client.hlen("unacked"),  # delivered, not yet acknowledged: running or waiting an ETA
+        "dead_letters": DeadLetterQueue(client).size(),
+        "rate_limiter_booked_seconds": booked,
+        f"last_{minutes}_minutes": stats.last_minutes(minutes),
+        "totals": stats.totals(),
+    }
+
+
+@click.command("stats")
+@click.option("--watch", is_flag=True, help="Refresh every --interval seconds.")
+@click.option("--interval", default=2.0, show_default=True)
+@click.option("--minutes", default=5, show_default=True, help="Window of the recent counters.")
+@click.option("--json", "as_json", is_flag=True)
+def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> None:
+    """Queue depths, tasks in flight, dead letters, rate-limiter state, recent throughput."""
+    config = settings()
+    client = redis_client(config)
+    while True:
+        data = collect_stats(config, client, minutes)
+        if as_json:
+            click.echo(json.dumps(data))
+        else:
+            if watch:
+                click.clear()
+            recent = data[f"last_{minutes}_minutes"]
+            click.echo("queues:       " + ", ".join(f"{q} {n}" for q, n in data["queues"].items()))
+            click.echo(f"in flight:    {data['in_flight']}   dead letters: {data['dead_letters']}")
+            click.echo("rate limiter: " + (", ".join(f"{k} booked {v}s ahead" for k, v in
+                                                     data["rate_limiter_booked_seconds"].items()) or "idle"))
+            click.echo(f"last {minutes} min: " + (", ".join(f"{k} {v}" for k, v in sorted(recent.items())
+                                                           if k.startswith(("events:", "retries:", "dead:",
+                                                                            "ac_calls:"))) or "nothing"))
+        if not watch:
+            return
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------------------ backfill
+@click.command("backfill")
+@store_option
+@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="First creation date to import (UTC).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Default: now.")
+@click.option("--per-page", default=100, show_default=True)
+@click.option("--restart", is_flag=True, help="Ignore saved progress and start from the first page.")
+@click.option("--json", "as_json", is_flag=True)
+def backfill(store_name: str, since: datetime, until: datetime | None, per_page: int, restart: bool,
+             as_json: bool) -> None:
+    """Import historical orders with source 0 (no automations), through the same pipeline and limiter.
+
+    Orders are queued on their own queue (acsync.backfill) so live hooks are not delayed. Progress is
+    saved per page: running the command again resumes where it stopped.
+    """
+    config = settings()
+    store = get_store(config, store_name)
+    client = redis_client(config)
+    start = since.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    end = (until.replace(tzinfo=UTC) if until else datetime.now(UTC)).isoformat().replace("+00:00", "Z")
+    progress_key = f"acsync:backfill:{store.name}:{start}:{end}"
+    page = 1 if restart else int(client.get(progress_key) or 0) + 1
+    vtex = vtex_for(store)
+    publisher = TaskPublisher(workers.app, client)
+    queued = 0
+    try:
+        first = vtex.list_orders(created_from=start, created_to=end, page=page, per_page=per_page)
+    except VTEXError as exc:
+        fail(f"VTEX: {exc}")
+        return
+    pages = int((first.get("paging") or {}).get("pages") or 1)
+    with click.progressbar(length=max(0, pages - page + 1), label=f"backfill {store.name}", file=sys.stderr) as bar:
+        result = first
+        while page <= pages:
+            for row in result.get("list") or []:
+                payload = {"OrderId": row["orderId"], "State": row.get("status", ""), "backfill": True}
+                publisher.enqueue(Event(kind="order", store=store.name, payload=payload,
+                                        dedupe_key=f"backfill:{row['orderId']}", event_id=new_event_id()))
+                queued += 1
+            client.set(progress_key, page, ex=30 * 86400)
+            bar.update(1)
+            page += 1
+            if page <= pages:
+                try:
+                    result = vtex.list_orders(created_from=start, created_to=end, page=page, per_page=per_page)
+                except VTEXError as exc:
+                    fail(f"VTEX on page {page}: {exc} (run again to resume)")
+    emit({"queued": queued, "pages": pages, "queue": BACKFILL_QUEUE}, as_json,
+         f"queued {queued} orders on {BACKFILL_QUEUE} ({pages} pages)")

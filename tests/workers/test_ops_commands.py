@@ -1,0 +1,162 @@
+"""Every acsync operator command against the sandboxes and a real Redis (click's runner, in-process)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from click.testing import CliRunner
+
+from acsync.cli import main
+from tests.workers.conftest import Sandboxes, make_order, stores_for
+from workers.config import render_stores_toml
+from workers.dlq import DeadLetterQueue
+from workers.events import BACKFILL_QUEUE, Event
+
+
+
+@pytest.fixture
+def cli(sandboxes: Sandboxes, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    stores = tmp_path / "stores.toml"
+    stores.write_text(render_stores_toml(stores_for(sandboxes)))
+    monkeypatch.setenv("ACSYNC_STORES", str(stores))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # noqa: A002
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_connections_create_is_idempotent_and_list_shows_it(cli, sandboxes):
+    requests.post(sandboxes.ac.url + "/__sandbox/reset", timeout=5)
+    first = cli("connections", "create", "--store", "mystore", "--json")
+    assert first.exit_code == 0, first.output
+    created = json.loads(first.output)
+    assert created["created"] is True
+    again = json.loads(cli("connections", "create", "--store", "mystore", "--json").output)
+    assert again == {**again, "created": False, "id": created["id"]}
+    human = cli("connections", "create", "--store", "mystore")
+    assert f"connection_id = {created['id']}" in human.output
+    listed = json.loads(cli("connections", "list", "--store", "mystore", "--json").output)
+    assert [c["externalid"] for c in listed] == ["mystore"]
+    assert cli("connections", "list", "--store", "nostore").exit_code == 2
+
+
+def test_hooks_configure_and_status(cli, sandboxes, monkeypatch):
+    missing = cli("hooks", "status", "--store", "mystore", "--url", "https://acsync.example.com", "--json")
+    assert missing.exit_code == 1 and "no order hook" in missing.output
+    configured = cli("hooks", "configure", "--store", "mystore", "--url", "https://acsync.example.com")
+    assert configured.exit_code == 0 and "mystore-secret" not in configured.output
+    stored = requests.get(sandboxes.vtex.url + "/api/orders/hook/config", timeout=5,
+                          headers={"X-VTEX-API-AppKey": "vtexappkey-test", "X-VTEX-API-AppToken": "vtex-app-token"})
+    hook = stored.json()
+    assert hook["hook"]["url"] == "https://acsync.example.com/hooks/vtex/mystore/orders"
+    assert hook["hook"]["headers"]["X-Hook-Secret"] == "mystore-secret-0123456789"
+    assert "payment-approved" in hook["filter"]["status"] and "canceled" in hook["filter"]["status"]
+    assert cli("hooks", "status", "--store", "mystore", "--url", "https://acsync.example.com").exit_code == 0
+    moved = cli("hooks", "status", "--store", "mystore", "--url", "https://other.example.com")
+    assert moved.exit_code == 1 and "hook url" in moved.output
+    monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
+    assert cli("hooks", "status", "--store", "mystore").exit_code == 0
+
+
+def test_beat_check_warns_and_repairs_a_deleted_hook(runtime, sandboxes, monkeypatch):
+    from workers.hookconfig import check_hooks
+
+    monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
+    assert "mystore" in check_hooks()
+    monkeypatch.setenv("ACSYNC_HOOKS_AUTOREPAIR", "1")
+    check_hooks()
+    assert check_hooks() == {}
+
+
+def dead_event(redis_url: str, store: str = "mystore", kind: str = "order") -> str:
+    event = Event(kind=kind, store=store, payload={"OrderId": "v1-01", "State": "invoiced"}, dedupe_key="k")
+    queue = DeadLetterQueue(redis.Redis.from_url(redis_url))
+    queue.record_attempt(event.event_id, 0, "ServerError: [500]", True)
+    queue.add(event, reason="order_not_found", error="PermanentEventError: order_not_found")
+    return event.event_id
+
+
+def test_dlq_list_show_replay_purge(cli, redis_url):
+    first = dead_event(redis_url)
+    second = dead_event(redis_url, kind="cart")
+    dead_event(redis_url, store="otherstore")
+    listed = json.loads(cli("dlq", "list", "--json").output)
+    assert len(listed) == 3 and "event" not in listed[0]
+    assert [e["entry_id"] for e in json.loads(cli("dlq", "list", "--kind", "cart", "--json").output)] == [second]
+    assert len(json.loads(cli("dlq", "list", "--store", "otherstore", "--json").output)) == 1
+    assert json.loads(cli("dlq", "list", "--older-than", "1h", "--json").output) == []
+    assert cli("dlq", "list", "--older-than", "soon").exit_code == 2
+    shown = cli("dlq", "show", first)
+    assert "order_not_found" in shown.output and "#1" in shown.output and "retryable" in shown.output
+    assert cli("dlq", "show", "nope").exit_code == 1
+
+    replay = json.loads(cli("dlq", "replay", first, "--json").output)
+    assert replay == {"replayed": [first], "missing": []}
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen("acsync.orders") == 1
+    assert cli("dlq", "replay", first).exit_code == 1  # no longer dead
+    assert cli("dlq", "replay").exit_code == 2
+    assert cli("dlq", "purge", "--store", "otherstore", "--yes").output.strip() == "purged 1 entries"
+    assert cli("dlq", "purge", input="n\n").exit_code == 1
+    assert [e["entry_id"] for e in json.loads(cli("dlq", "list", "--json").output)] == [second]
+
+
+def test_stats_reports_queues_dead_letters_and_limiter(cli, redis_url, runtime):
+    client = redis.Redis.from_url(redis_url)
+    client.lpush("acsync.carts", b"x", b"y")
+    dead_event(redis_url)
+    runtime.stats.incr("events:order", "ac_calls:order")
+    data = json.loads(cli("stats", "--json").output)
+    assert data["queues"]["acsync.carts"] == 2 and data["queues"]["acsync.orders"] == 0
+    assert data["dead_letters"] == 1 and data["in_flight"] == 0
+    assert data["last_5_minutes"]["events:order"] == 1
+    human = cli("stats").output
+    assert "acsync.carts 2" in human and "dead letters: 1" in human
+
+
+def test_backfill_queues_history_on_its_own_queue_and_resumes(cli, sandboxes, redis_url):
+    base = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+    for n in range(5):
+        sandboxes.seed_order(make_order(f"v90{n}-01", created=base + timedelta(days=n), status="invoiced"))
+    sandboxes.seed_order(make_order("v800-01", created=base - timedelta(days=30)))  # before --since
+    done = cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["queued"] == 5
+    client = redis.Redis.from_url(redis_url)
+    assert client.llen(BACKFILL_QUEUE) == 5 and client.llen("acsync.orders") == 0
+    again = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
+                           "--until", "2026-11-30", "--json").stdout)
+    assert again["queued"] == 5  # another window: its own progress
+    resumed = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
+                             "--until", "2026-11-30", "--json").stdout)
+    assert resumed["queued"] == 0
+    assert json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
+                          "--until", "2026-11-30", "--restart", "--json").stdout)["queued"] == 5
+
+
+def test_backfilled_orders_are_created_with_source_0(runtime, sandboxes):
+    from workers.pipeline import process_order
+
+    sandboxes.seed_order(make_order("v950-01", status="invoiced"))
+    event = Event(kind="order", store="mystore", payload={"OrderId": "v950-01", "State": "invoiced",
+                                                           "backfill": True}, dedupe_key="b")
+    assert event.queue == BACKFILL_QUEUE
+    assert process_order(event, runtime.context("mystore")) == "created"
+    assert sandboxes.orders()[0]["source"] == "0"
+
+
+def test_bad_stores_file_is_a_usage_error_naming_store_and_key(tmp_path, monkeypatch):
+    bad = tmp_path / "stores.toml"
+    bad.write_text('[stores.mystore]\nhook_secret = "env:NOPE_SECRET"\n')
+    monkeypatch.setenv("ACSYNC_STORES", str(bad))
+    result = CliRunner().invoke(main, ["stats"])
+    assert result.exit_code == 2
+    assert "stores.mystore.hook_secret: environment variable NOPE_SECRET is not set" in result.output
