@@ -18,7 +18,6 @@ from workers.dlq import DeadLetterQueue
 from workers.events import BACKFILL_QUEUE, Event
 
 
-
 @pytest.fixture
 def cli(sandboxes: Sandboxes, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     stores = tmp_path / "stores.toml"
