@@ -14,6 +14,8 @@ import redis
 TOTALS = "acsync:stats:totals"
 MINUTE_PREFIX = "acsync:stats:minute:"
 MINUTE_TTL = 3600
+LATENCY_PREFIX = "acsync:stats:latency:"
+LATENCY_SAMPLES = 10_000
 
 
 class Stats:
@@ -28,6 +30,24 @@ class Stats:
             pipe.hincrby(minute, name, amount)
         pipe.expire(minute, MINUTE_TTL)
         pipe.execute()
+
+    def record_event(self, kind: str, outcome: str, latency: float) -> None:
+        """One processed event: counters plus an end-to-end latency sample (last LATENCY_SAMPLES kept)."""
+        minute = MINUTE_PREFIX + str(int(time.time() // 60))
+        pipe = self.client.pipeline(transaction=False)
+        for name in (f"events:{kind}", f"outcome:{kind}:{outcome}"):
+            pipe.hincrby(TOTALS, name, 1)
+            pipe.hincrby(minute, name, 1)
+        pipe.expire(minute, MINUTE_TTL)
+        pipe.lpush(LATENCY_PREFIX + kind, f"{latency:.4f}")
+        pipe.ltrim(LATENCY_PREFIX + kind, 0, LATENCY_SAMPLES - 1)
+        pipe.execute()
+
+    def latency_percentiles(self, kind: str, percentiles: tuple[float, ...] = (50, 99)) -> dict[str, float]:
+        samples = sorted(float(x) for x in self.client.lrange(LATENCY_PREFIX + kind, 0, -1))
+        if not samples:
+            return {}
+        return {f"p{p:g}": samples[min(len(samples) - 1, int(len(samples) * p / 100))] for p in percentiles}
 
     def totals(self) -> dict[str, int]:
         return {k.decode() if isinstance(k, bytes) else k: int(v) for k, v in self.client.hgetall(TOTALS).items()}

@@ -19,10 +19,12 @@ import time
 from typing import Any
 
 from celery import Task
-from celery.signals import worker_process_init
+from celery.exceptions import Reject
+from celery.signals import worker_init, worker_process_init
 
 import workers
 from workers import metrics
+from workers.config import ConfigError, load_settings
 from workers.errors import Defer, PermanentEventError
 from workers.events import TASK_FOR_KIND, Event
 from workers.logs import configure_logging, log_context
@@ -33,6 +35,8 @@ from workers.retries import is_retryable, next_delay
 from workers.runtime import current_kind, get_runtime
 
 log = logging.getLogger("acsync.worker")
+
+INFRASTRUCTURE_BACKOFF_SECONDS = 1.0  # do not spin on a requeued message while Redis is away
 
 
 @worker_process_init.connect
@@ -53,7 +57,27 @@ def reason_of(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}" + (f"_{status}" if status else "")
 
 
+@worker_init.connect
+def _check_configuration(**_: Any) -> None:
+    """A bad stores file stops the worker at start-up, before it takes a single message."""
+    try:
+        load_settings()
+    except ConfigError as exc:
+        log.critical("bad configuration: %s", exc)
+        raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
+
+
 def run_event(task: Task, event_data: dict[str, Any]) -> str | None:
+    """Process one event; if even recording the failure is impossible, requeue instead of acking."""
+    try:
+        return _process(task, event_data)
+    except Exception as exc:  # configuration or Redis trouble: the event must not be acked and lost
+        log.error("could not process or record the event (%s); requeueing it", describe(exc))
+        time.sleep(INFRASTRUCTURE_BACKOFF_SECONDS)
+        raise Reject(describe(exc), requeue=True) from exc
+
+
+def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     event = Event.from_dict(event_data)
     attempt = int(task.request.retries or 0)
     runtime = get_runtime()
@@ -75,9 +99,10 @@ def run_event(task: Task, event_data: dict[str, Any]) -> str | None:
             return None
         finally:
             current_kind.reset(token)
+        latency = max(0.0, time.time() - event.received_at)
         metrics.TASKS.labels(event.kind, outcome).inc()
-        metrics.END_TO_END.labels(event.kind).observe(max(0.0, time.time() - event.received_at))
-        runtime.stats.incr(f"events:{event.kind}", f"outcome:{event.kind}:{outcome}")
+        metrics.END_TO_END.labels(event.kind).observe(latency)
+        runtime.stats.record_event(event.kind, outcome, latency)
         log.info("event processed: %s", outcome)
         return outcome
 

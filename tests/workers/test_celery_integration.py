@@ -192,3 +192,17 @@ def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
     assert ours["properties"]["delivery_mode"] == celery_made["properties"]["delivery_mode"]
     assert json.loads(base64.b64decode(ours["body"])) == json.loads(base64.b64decode(celery_made["body"]))
     assert ours["headers"]["task"] == celery_made["headers"]["task"] == event.task_name
+
+
+def test_a_bad_stores_file_stops_the_worker_before_it_takes_a_message(stack, tmp_path):
+    boxes, workers, redis_url = stack
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    assert post(ingest, "customer", customer_trigger()).status_code == 202
+    bad = tmp_path / "bad.toml"
+    bad.write_text(render_stores_toml({"mystore": {**stores_for(boxes)["mystore"], "currency": "brl"}}))
+    workers.env["ACSYNC_STORES"] = str(bad)
+    workers.start(name="bad")
+    assert workers.processes[-1].wait(timeout=60) != 0
+    log = (tmp_path / "bad.log").read_text()
+    assert "stores.mystore.currency" in log
+    assert redis.Redis.from_url(redis_url).llen("acsync.customers") == 1  # still there, not lost

@@ -1,0 +1,261 @@
+"""Pipeline benchmark: real Redis, real Celery workers, both sandboxes on loopback.
+
+    .venv/bin/python bench/pipeline.py [--orders 150] [--concurrency 4]
+
+Run 1 (rate limited): the AC sandbox enforces 5 requests/second. A warm-up gives 30 customers one
+order each; then phase A replays orders from those returning customers only (AC calls per returning
+order), and phase B a synthetic day: orders with 70 % returning customers, abandoned carts (some
+recovered), customer updates, ~10 % duplicate hooks and late, out-of-order states. Reported: AC calls
+per event by kind, events/s achieved divided by the ceiling the rate limit allows for that mix, 429s,
+end-to-end latency p50/p99.
+
+Run 2 (no rate limit, 50 ms sandbox latency): events per second per worker process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import workers
+from acclient import ActiveCampaign, NoRateLimit
+from acclient.sandbox import DEFAULT_TOKEN
+from acsync.localredis import free_port, start_private_redis
+from acsync.processes import ProcessGroup
+from workers.config import render_stores_toml
+from workers.events import WORKER_QUEUES, Event
+from workers.publish import TaskPublisher
+from workers.stats import Stats
+from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
+
+STORE = "benchstore"
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+class Bench:
+    def __init__(self, workdir: Path, rps: float | None, latency_ms: float, concurrency: int) -> None:
+        self.redis_server = start_private_redis()
+        self.client = redis.Redis.from_url(self.redis_server.url)
+        self.ports = {"ac": free_port(), "vtex": free_port()}
+        self.urls = {k: f"http://127.0.0.1:{v}" for k, v in self.ports.items()}
+        env = {**os.environ, "REDIS_URL": self.redis_server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
+               "ACSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.group = ProcessGroup(log_dir=workdir / "logs", env=env)
+        self.group.python("ac", ["acsync", "sandbox", "ac", "--port", str(self.ports["ac"]),
+                                 "--rps", str(rps or 0), "--latency-ms", str(latency_ms)])
+        self.group.python("vtex", ["acsync", "sandbox", "vtex", "--port", str(self.ports["vtex"]),
+                                   "--account", STORE])
+        self.group.wait_http("ac", self.urls["ac"] + "/__sandbox/state")
+        self.group.wait_http("vtex", self.urls["vtex"] + "/__sandbox/requests")
+        ac = ActiveCampaign(api_url=self.urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
+        connection = ac.connections.create(service="vtex", externalid=STORE, name="Bench", logo_url="https://l",
+                                           link_url="https://k")
+        (workdir / "stores.toml").write_text(render_stores_toml({STORE: {
+            "hook_secret": "bench-secret-0123456789", "store_url": "https://www.benchstore.com", "currency": "BRL",
+            "abandoned_cart_min_age_minutes": 0,
+            "activecampaign": {"api_url": self.urls["ac"], "api_token": DEFAULT_TOKEN,
+                               "connection_id": int(connection["id"]), "requests_per_second": rps or 100},
+            "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": self.urls["vtex"]},
+        }}))
+        self.group.python("worker", ["celery", "-A", "workers", "worker", "-Q", ",".join(WORKER_QUEUES), "-c",
+                                     str(concurrency), "--without-mingle", "--without-gossip", "-l", "WARNING"])
+        self.publisher = TaskPublisher(workers.app, self.client)
+        self.stats = Stats(self.client)
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.group.stop_all()
+        self.redis_server.stop()
+
+    def seed(self, order: dict[str, Any]) -> None:
+        self.session.post(self.urls["vtex"] + "/__sandbox/orders", json=order, timeout=5).raise_for_status()
+
+    def post(self, kind: str, payload: dict[str, Any], dedupe: str) -> None:
+        self.publisher.enqueue_once(Event(kind=kind, store=STORE, payload=payload, dedupe_key=dedupe),
+                                    dedupe_ttl_seconds=3600)
+
+    def order_event(self, order: dict[str, Any]) -> None:
+        payload = {"OrderId": order["orderId"], "State": order["status"], "CurrentChange": order["lastChange"]}
+        self.post("order", payload, f"{order['orderId']}|{order['status']}|{order['lastChange']}")
+
+    def ac_log(self) -> dict[str, Any]:
+        return self.session.get(self.urls["ac"] + "/__sandbox/requests", timeout=5).json()
+
+    def drain(self, timeout: float = 900) -> float:
+        deadline = time.monotonic() + timeout
+        quiet = None
+        while time.monotonic() < deadline:
+            busy = sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked")
+            if busy == 0:
+                quiet = quiet or time.monotonic()
+                if time.monotonic() - quiet > 1.0:
+                    return quiet
+            else:
+                quiet = None
+            time.sleep(0.1)
+        raise RuntimeError("the queues did not drain")
+
+
+def customer_email(n: int) -> str:
+    return f"customer{n}@example.com"
+
+
+def build_day(rng: random.Random, orders: int, returning: int) -> tuple[list[tuple[str, Any]], int]:
+    """A synthetic day: (kind, spec) in arrival order, and how many distinct events it holds."""
+    day: list[tuple[str, Any]] = []
+    new_customer = 1000
+    for n in range(orders):
+        if rng.random() < 0.7:
+            email = customer_email(rng.randrange(returning))
+        else:
+            email = customer_email(new_customer)
+            new_customer += 1
+        day.append(("order", (f"vday{n:04d}-01", email)))
+        if rng.random() < 0.2:
+            day.append(("invoice", f"vday{n:04d}-01"))  # a later state
+    for n in range(orders // 5):
+        day.append(("cart", (customer_email(2000 + n), f"add?sku={20 + n % 7}&qty={1 + n % 3}&seller=1&sc=1")))
+    for n in range(orders // 5):
+        day.append(("customer", customer_email(3000 + n)))
+    rng.shuffle(day)
+    distinct = len(day)
+    for _ in range(len(day) // 10):  # ~10 % duplicates
+        day.append(rng.choice(day[:distinct]))
+    return day, distinct
+
+
+def run_limited(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(42)
+    bench = Bench(Path(tempfile.mkdtemp(prefix="acsync-bench-")), rps=5, latency_ms=0, concurrency=args.concurrency)
+    try:
+        returning = 30
+        for n in range(returning):  # warm-up: every returning customer has ordered before
+            order = make_order(f"vwarm{n:03d}-01", email=customer_email(n), created=T0, account=STORE)
+            bench.seed(order)
+            bench.order_event(order)
+        bench.drain()
+
+        calls_before = bench.ac_log()["total"]
+        for n in range(args.returning_orders):  # phase A: only returning customers
+            order = make_order(f"vret{n:04d}-01", email=customer_email(n % returning), created=T0, account=STORE)
+            bench.seed(order)
+            bench.order_event(order)
+        bench.drain()
+        returning_cost = (bench.ac_log()["total"] - calls_before) / args.returning_orders
+
+        day, distinct = build_day(rng, args.orders, returning)
+        seeded: dict[str, dict[str, Any]] = {}
+        for kind, spec in day:
+            if kind == "order" and spec[0] not in seeded:
+                seeded[spec[0]] = make_order(spec[0], email=spec[1], created=T0 + timedelta(hours=1), account=STORE)
+                bench.seed(seeded[spec[0]])
+        totals_before = bench.stats.totals()
+        log_before = bench.ac_log()
+        started = time.monotonic()
+        old_session = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+        for kind, spec in day:
+            if kind == "order":
+                bench.order_event(seeded[spec[0]])
+            elif kind == "invoice":
+                invoiced = {**seeded[spec], "status": "invoiced",
+                            "lastChange": (T0 + timedelta(hours=3)).isoformat().replace("+00:00", ".5+00:00")}
+                bench.seed(invoiced)
+                bench.order_event(invoiced)
+                bench.order_event(seeded[spec])  # the older state again, late: must change nothing
+            elif kind == "cart":
+                email, cart = spec
+                bench.post("cart", {"email": email, "rclastcart": cart, "rclastsessiondate": old_session,
+                                    "rclastcartvalue": "99.90"}, f"{email}|{cart}")
+            else:
+                bench.post("customer", {"email": spec, "firstName": "Cli", "lastName": "Ente",
+                                        "updatedIn": T0.isoformat()}, f"{spec}")
+        finished = bench.drain()
+        elapsed = finished - started
+        totals = bench.stats.totals()
+        log = bench.ac_log()
+        delta = {k: v - totals_before.get(k, 0) for k, v in totals.items()}
+        events = {kind: delta.get(f"events:{kind}", 0) for kind in ("order", "cart", "customer")}
+        calls = {kind: delta.get(f"ac_calls:{kind}", 0) for kind in ("order", "cart", "customer")}
+        total_events = sum(events.values())
+        total_calls = log["total"] - log_before["total"]
+        calls_per_event = total_calls / total_events
+        ceiling = 5.0 / calls_per_event  # events/second the 5 req/s budget allows for this mix
+        rate = total_events / elapsed
+        too_many = sum(v for k, v in log["by_status"].items() if k.endswith(" 429"))
+        return {
+            "returning_order_calls": returning_cost,
+            "events": events, "distinct_events_posted": distinct,
+            "calls_per_event": {k: (calls[k] / events[k] if events[k] else 0.0) for k in events},
+            "events_per_second": rate, "ceiling_events_per_second": ceiling, "ratio_to_ceiling": rate / ceiling,
+            "ac_calls_per_second": total_calls / elapsed,
+            "ac_429s": too_many,
+            "latency": {k: bench.stats.latency_percentiles(k) for k in ("order", "cart", "customer")},
+            "dead_letters": bench.client.zcard("acsync:dlq:index"),
+            "elapsed": elapsed,
+        }
+    finally:
+        bench.close()
+
+
+def run_unlimited(args: argparse.Namespace) -> dict[str, Any]:
+    bench = Bench(Path(tempfile.mkdtemp(prefix="acsync-bench-")), rps=None, latency_ms=50,
+                  concurrency=args.concurrency)
+    try:
+        orders = [make_order(f"vfree{n:04d}-01", email=customer_email(n % 40), created=T0, account=STORE)
+                  for n in range(args.unlimited_orders)]
+        for order in orders:
+            bench.seed(order)
+        started = time.monotonic()
+        for order in orders:
+            bench.order_event(order)
+        elapsed = bench.drain() - started
+        rate = len(orders) / elapsed
+        outcomes = {k: v for k, v in bench.stats.totals().items() if k.startswith("outcome:")}
+        return {"events_per_second": rate, "per_worker_process": rate / args.concurrency,
+                "processes": args.concurrency, "elapsed": elapsed, "ac_calls": bench.ac_log()["total"],
+                "outcomes": outcomes}
+    finally:
+        bench.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=150, help="orders in the synthetic day")
+    parser.add_argument("--returning-orders", type=int, default=40)
+    parser.add_argument("--unlimited-orders", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4, help="prefork processes of the worker")
+    args = parser.parse_args()
+    limited = run_limited(args)
+    print("# run 1: AC sandbox at 5 requests/second, prefork worker -c", args.concurrency)
+    print(f"returning-customer order: {limited['returning_order_calls']:.3f} AC calls on average")
+    print("events processed:", limited["events"], f"(distinct posted: {limited['distinct_events_posted']})")
+    print("AC calls per event:", {k: round(v, 3) for k, v in limited["calls_per_event"].items()})
+    print(f"throughput: {limited['events_per_second']:.2f} events/s = {limited['ratio_to_ceiling']:.3f} "
+          f"of the ceiling ({limited['ceiling_events_per_second']:.2f} events/s at 5 AC calls/s); "
+          f"{limited['ac_calls_per_second']:.2f} AC calls/s")
+    print(f"429s received: {limited['ac_429s']}   dead letters: {limited['dead_letters']}")
+    print("end-to-end latency (s):", {k: {p: round(x, 2) for p, x in v.items()} for k, v in
+                                      limited["latency"].items()})
+    unlimited = run_unlimited(args)
+    print(f"# run 2: no rate limit, sandbox latency 50 ms, prefork worker -c {args.concurrency}")
+    print(f"{unlimited['events_per_second']:.1f} order events/s = {unlimited['per_worker_process']:.1f} "
+          f"per worker process ({unlimited['ac_calls']} AC calls in {unlimited['elapsed']:.1f}s; "
+          f"outcomes {unlimited['outcomes']})")
+
+
+if __name__ == "__main__":
+    main()
