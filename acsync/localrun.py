@@ -25,11 +25,13 @@ import requests
 
 from acclient import ActiveCampaign, DuplicateError, NoRateLimit
 from acclient.sandbox import DEFAULT_TOKEN
+from acsync import commands
 from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
-from workers.config import render_stores_toml
+from workers.config import load_stores, render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import QUEUE_FOR_KIND, WORKER_QUEUES
+from workers.events import QUEUE_FOR_KIND
+from workers.hookconfig import vtex_for, wanted_hook
 from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
@@ -230,21 +232,23 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         redis_url = embedded.url
         say(f"no Redis at REDIS_URL; started an embedded one ({embedded.origin}) at {redis_url}")
 
-    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower")}
+    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     secret = secrets.token_urlsafe(24)
     env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(work / "stores.toml"),
            "DEMOSTORE_HOOK_SECRET": secret, "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-           "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO")}
+           "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO"),
+           "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}", "ACSYNC_INGEST_WORKERS": "2",
+           "ACSYNC_WORKER_METRICS_PORT": str(ports["worker_metrics"]), "FLOWER_PORT": str(ports["flower"]),
+           "FLOWER_ADDRESS": "127.0.0.1", "ACSYNC_PUBLIC_URL": f"http://127.0.0.1:{ports['ingest']}"}
     shutil.rmtree(work / "metrics", ignore_errors=True)
     (work / "metrics").mkdir()
     group = ProcessGroup(log_dir=work / "logs", env=env)
     exit_code = 0
     try:
         say("starting the ActiveCampaign and VTEX sandboxes")
-        group.python("ac-sandbox", ["acsync", "sandbox", "ac", "--port", str(ports["ac"])])
-        group.python("vtex-sandbox", ["acsync", "sandbox", "vtex", "--port", str(ports["vtex"]),
-                                      "--account", STORE])
+        group.start("ac-sandbox", [*commands.AC_SANDBOX, "--port", str(ports["ac"])])
+        group.start("vtex-sandbox", [*commands.VTEX_SANDBOX, "--port", str(ports["vtex"]), "--account", STORE])
         group.wait_http("ac-sandbox", urls["ac"] + "/__sandbox/state")
         group.wait_http("vtex-sandbox", urls["vtex"] + "/__sandbox/requests")
         ac = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
@@ -263,18 +267,17 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         }}))
         say(f"demo stores file: {work / 'stores.toml'} (connection id {connection['id']})")
 
-        say("starting ingest (gunicorn) and a Celery worker")
-        group.python("ingest", ["gunicorn", "-c", "python:ingest.gunicorn_conf", "--bind",
-                                f"127.0.0.1:{ports['ingest']}", "--workers", "2", "ingest:create_app()"])
-        group.python("worker", ["celery", "-A", "workers", "worker", "-Q",
-                                ",".join(WORKER_QUEUES), "-c", "2", "-l", "WARNING",
-                                "--without-mingle", "--without-gossip"])
+        say("starting ingest (gunicorn), a Celery worker and beat")
+        group.start("ingest", commands.INGEST)
+        group.start("worker", commands.WORKER)
+        group.start("beat", commands.BEAT)
         group.wait_http("ingest", urls["ingest"] + "/readyz")
+        hook = wanted_hook(load_stores(work / "stores.toml", env)[STORE], urls["ingest"])
+        vtex_for(load_stores(work / "stores.toml", env)[STORE]).set_hook_config(hook)
         try:
             import flower  # noqa: F401
 
-            group.python("flower", ["celery", "-A", "workers", "flower", f"--port={ports['flower']}",
-                                    "--address=127.0.0.1"])
+            group.start("flower", commands.FLOWER)
         except ImportError:
             say("flower is not installed (pip install '.[ops]'); skipping it")
             ports.pop("flower")
@@ -306,7 +309,7 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         click.echo(f"  VTEX            {urls['vtex']}")
         if "flower" in ports:
             click.echo(f"  Flower          {urls['flower']}")
-        click.echo(f"  metrics         {urls['ingest']}/metrics")
+        click.echo(f"  metrics         {urls['ingest']}/metrics (ingest), {urls['worker_metrics']}/metrics (worker)")
         click.echo(f"  logs            {work / 'logs'}\nCtrl-C stops everything.")
         while True:
             time.sleep(1)

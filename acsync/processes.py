@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,13 @@ class ProcessGroup:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """Run ``args``; the program is looked up beside this interpreter first (an unactivated venv)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        search = os.pathsep.join([str(Path(sys.executable).parent), self.env.get("PATH", "")])
+        program = shutil.which(args[0], path=search)
+        if program is None:
+            raise RuntimeError(f"{args[0]} not found (is the project installed?)")
+        args = [program, *args[1:]]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
         process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
                                    start_new_session=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 TASKS = Counter("acsync_worker_events_total", "Events processed, by kind and outcome", ["kind", "outcome"])
@@ -13,3 +15,52 @@ LIMITER_WAIT = Histogram("acsync_ratelimit_wait_seconds", "Time spent waiting fo
                          buckets=(0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))
 END_TO_END = Histogram("acsync_event_latency_seconds", "From hook received to ActiveCampaign done", ["kind"],
                        buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+
+
+class QueueCollector:
+    """Scrape-time gauges read from Redis: queue depths, messages in flight, dead letters.
+
+    Redis lists vanish when empty, so every queue is reported explicitly, 0 included.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        from workers.dlq import INDEX
+        from workers.events import WORKER_QUEUES
+
+        depth = GaugeMetricFamily("acsync_queue_depth", "Messages waiting per queue", labels=["queue"])
+        in_flight = GaugeMetricFamily("acsync_messages_in_flight", "Delivered, not yet acknowledged")
+        dead = GaugeMetricFamily("acsync_dead_letters", "Entries in the dead-letter queue")
+        try:
+            for queue in WORKER_QUEUES:
+                depth.add_metric([queue], self.client.llen(queue))
+            in_flight.add_metric([], self.client.hlen("unacked"))
+            dead.add_metric([], self.client.zcard(INDEX))
+        except Exception:
+            return
+        yield depth
+        yield in_flight
+        yield dead
+
+
+def start_worker_metrics_server(port: int, redis_url: str) -> None:
+    """Serve /metrics from the worker's main process: every prefork child's counters (multiprocess
+    mode, PROMETHEUS_MULTIPROC_DIR must be set before the worker starts) plus the Redis gauges."""
+    import os
+
+    import redis
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY  # single process: children's counters are not visible; see docs/operations.md
+    registry.register(QueueCollector(redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=1)))
+    start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104

@@ -15,6 +15,7 @@ attempt number in Celery's ``retries`` header) rather than ``Task.retry``, so th
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -61,10 +62,13 @@ def reason_of(exc: BaseException) -> str:
 def _check_configuration(**_: Any) -> None:
     """A bad stores file stops the worker at start-up, before it takes a single message."""
     try:
-        load_settings()
+        settings = load_settings()
     except ConfigError as exc:
         log.critical("bad configuration: %s", exc)
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
+    port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
+    if port:
+        metrics.start_worker_metrics_server(int(port), settings.redis_url)
 
 
 def run_event(task: Task, event_data: dict[str, Any]) -> str | None:

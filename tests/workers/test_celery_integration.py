@@ -206,3 +206,23 @@ def test_a_bad_stores_file_stops_the_worker_before_it_takes_a_message(stack, tmp
     log = (tmp_path / "bad.log").read_text()
     assert "stores.mystore.currency" in log
     assert redis.Redis.from_url(redis_url).llen("acsync.customers") == 1  # still there, not lost
+
+
+def test_worker_serves_prometheus_metrics_from_every_prefork_child(stack, tmp_path):
+    from acsync.localredis import free_port
+
+    boxes, workers, redis_url = stack
+    port = free_port()
+    (tmp_path / "metrics").mkdir()
+    workers.env.update(ACSYNC_WORKER_METRICS_PORT=str(port), ACSYNC_WORKER_METRICS_ADDR="127.0.0.1",
+                       PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    for n in range(4):
+        post(ingest, "customer", customer_trigger(email=f"m{n}@example.com"))
+    workers.start(concurrency=2)
+    wait_until(lambda: len(boxes.ac_state().get("contacts", [])) == 4 and settled(redis_url), what="contacts")
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'acsync_worker_events_total{kind="customer",outcome="contact_synced"} 4.0' in text
+    assert 'acsync_ac_calls_total{endpoint="POST /contact/sync",kind="customer",status="201"} 4.0' in text
+    assert 'acsync_queue_depth{queue="acsync.customers"} 0.0' in text
+    assert "acsync_dead_letters 0.0" in text and "acsync_event_latency_seconds_bucket" in text
