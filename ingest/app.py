@@ -12,6 +12,7 @@ import workers
 from ingest import health, hooks, metrics
 from workers.config import Settings, load_settings
 from workers.logs import configure_logging
+from workers.observability import init_sentry
 from workers.publish import TaskPublisher
 
 log = logging.getLogger("acsync.ingest")
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_level)
+    init_sentry(settings.sentry_dsn, component="ingest")
     app = Flask("ingest")
     # One byte over the limit: werkzeug truncates a chunked body at MAX_CONTENT_LENGTH without an error,
     # so the hook reads limit + 1 bytes and answers 413 when it got them (ingest.hooks.read_json_body).

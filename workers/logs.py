@@ -20,8 +20,8 @@ from typing import Any
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("acsync_log_context", default={})  # noqa: B039
 
 EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-SECRET_RE = re.compile(r"(?i)((?:api[-_]?token|app[-_]?token|app[-_]?key|hook[-_]?secret|x-hook-secret|password|"
-                       r"authorization)[\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)")
+SECRET_RE = re.compile(r"(?i)([\w-]*(?:token|secret|password|authorization|app[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
+                       r"([^\s\"',}]+)")
 
 
 def scrub(text: str) -> str:

@@ -38,7 +38,7 @@ def init_sentry(dsn: str | None, *, component: str, transport: Any = None) -> bo
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.flask import FlaskIntegration
 
-    options: dict[str, Any] = {"dsn": dsn, "before_send": before_send, "send_default_pii": False,
+    options: dict[str, Any] = {"dsn": dsn, "before_send": before_send,
                                "integrations": [FlaskIntegration(), CeleryIntegration()],
                                "server_name": component, "max_request_body_size": "never"}
     if transport is not None:

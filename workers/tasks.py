@@ -125,8 +125,8 @@ def fail(runtime: Any, event: Event, exc: BaseException, attempt: int) -> None:
     runtime.dlq.add(event, reason=reason, error=describe(exc))
     metrics.DEAD.labels(event.kind, reason).inc()
     runtime.stats.incr(f"dead:{event.kind}")
-    unexpected = not isinstance(exc, PermanentEventError) and not retryable
-    log.error("event sent to the dead-letter queue: %s", reason, exc_info=exc if unexpected else None)
+    # a warning, not an error: the explicit capture below is the one Sentry event, with its tags
+    log.warning("event sent to the dead-letter queue: %s (%s)", reason, describe(exc))
     _report_to_sentry(event, exc)
 
 

@@ -1,0 +1,98 @@
+"""Sentry (through a capturing transport) and JSON logs: event ids on every line, no e-mails or secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import sentry_sdk
+from sentry_sdk.transport import Transport
+
+from ingest import create_app
+from tests.factories import SECRETS, cart_trigger, make_settings
+from workers.events import Event
+from workers.logs import JsonFormatter, log_context, scrub
+from workers.observability import before_send, init_sentry
+
+
+class CapturingTransport(Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict] = []
+
+    def capture_envelope(self, envelope) -> None:  # type: ignore[override]
+        event = envelope.get_event()
+        if event is not None:
+            self.events.append(event)
+
+
+@pytest.fixture
+def sentry_events():
+    transport = CapturingTransport()
+    init_sentry("http://public@127.0.0.1:9/1", component="test", transport=transport)
+    yield transport.events
+    sentry_sdk.get_client().close()
+    sentry_sdk.init()  # back to a disabled client
+
+
+def test_scrub_masks_emails_and_secret_values():
+    text = scrub('user ana.silva@example.com failed; Api-Token: abc123 {"hook_secret": "s3cr3t"} app_key=K')
+    assert "ana.silva@example.com" not in text and "a***@example.com" in text
+    assert "abc123" not in text and "s3cr3t" not in text and "=K" not in text
+
+
+def test_before_send_filters_sensitive_keys_and_strings():
+    event = {"extra": {"email": "x@y.com", "note": "mail bo@example.com", "Api-Token": "t0k"},
+             "request": {"headers": {"X-Hook-Secret": "zzz", "Accept": "json"}}}
+    cleaned = before_send(event)
+    assert cleaned["extra"]["email"] == "[Filtered]" and cleaned["extra"]["Api-Token"] == "[Filtered]"
+    assert cleaned["extra"]["note"] == "mail b***@example.com"
+    assert cleaned["request"]["headers"] == {"X-Hook-Secret": "[Filtered]", "Accept": "json"}
+
+
+def test_worker_dead_letter_reaches_sentry_with_event_id_and_no_email(sentry_events, runtime):
+    from workers.errors import PermanentEventError
+    from workers.tasks import fail
+
+    event = Event(kind="cart", store="mystore", payload={"email": "ana@example.com"}, dedupe_key="k")
+    fail(runtime, event, PermanentEventError("unparsable_cart", "cart of ana@example.com is junk"), 0)
+    sentry_sdk.flush()
+    [captured] = sentry_events
+    assert captured["tags"]["event_id"] == event.event_id and captured["tags"]["store"] == "mystore"
+    assert "ana@example.com" not in json.dumps(captured)
+
+
+def test_ingest_unexpected_error_reaches_sentry_without_the_secret(sentry_events, redis_url, monkeypatch):
+    app = create_app(make_settings(redis_url))
+    monkeypatch.setattr("ingest.hooks.dedupe_key", lambda *a: 1 / 0)
+    response = app.test_client().post("/hooks/vtex/mystore/carts", json=cart_trigger(),
+                                      headers={"X-Hook-Secret": SECRETS["mystore"]})
+    assert response.status_code == 500 and response.json == {"error": "internal_error"}
+    sentry_sdk.flush()
+    assert sentry_events, "the unexpected error was reported"
+    dumped = json.dumps(sentry_events)
+    assert SECRETS["mystore"] not in dumped and "ana@example.com" not in dumped
+
+
+def test_every_ingest_log_line_about_an_event_carries_its_id(redis_url):
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("acsync")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        client = create_app(make_settings(redis_url)).test_client()
+        response = client.post("/hooks/vtex/mystore/carts", json=cart_trigger(),
+                               headers={"X-Hook-Secret": SECRETS["mystore"]})
+        with log_context(event_id="e-1", store="mystore"):
+            logging.getLogger("acsync.test").info("sync failed for ana@example.com with token=abc")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    accepted = next(line for line in lines if line["msg"] == "event accepted")
+    assert accepted["event_id"] == response.json["event_id"] and accepted["store"] == "mystore"
+    last = lines[-1]
+    assert last["event_id"] == "e-1" and "ana@example.com" not in last["msg"] and "abc" not in last["msg"]
