@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from acsync.localrun import run
-from acsync.ops import backfill, connections, dlq, hooks, stats_command
+from acsync.ops import backfill, connections, dlq, hooks, spool, stats_command
 from acsync.sandboxes import sandbox
 
 
@@ -16,5 +16,5 @@ def main() -> None:
 
 main.add_command(sandbox)
 main.add_command(run)
-for command in (connections, hooks, dlq, stats_command, backfill):
+for command in (connections, hooks, dlq, stats_command, backfill, spool):
     main.add_command(command)

@@ -18,6 +18,7 @@ import redis
 
 import workers
 from acclient import ACError, ActiveCampaign, DuplicateError
+from ingest.spool import Spool
 from workers.config import ConfigError, Settings, StoreConfig, load_settings
 from workers.dlq import DeadLetterQueue, DLQFilter
 from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
@@ -359,3 +360,41 @@ def backfill(store_name: str, since: datetime, until: datetime | None, per_page:
                     fail(f"VTEX on page {page}: {exc} (run again to resume)")
     emit({"queued": queued, "pages": pages, "queue": BACKFILL_QUEUE}, as_json,
          f"queued {queued} orders on {BACKFILL_QUEUE} ({pages} pages)")
+
+
+# ------------------------------------------------------------------------------ spool
+@click.group()
+def spool() -> None:
+    """The local spool of hooks accepted while Redis was unreachable."""
+
+
+def open_spool(config: Settings) -> Spool:
+    if not config.spool_path:
+        raise click.UsageError("no spool configured (ACSYNC_SPOOL_PATH is empty)")
+    return Spool(config.spool_path)
+
+
+@spool.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def spool_status(as_json: bool) -> None:
+    """How many events wait in the spool."""
+    config = settings()
+    size = open_spool(config).size()
+    emit({"path": config.spool_path, "spooled": size}, as_json, f"{size} events spooled in {config.spool_path}")
+
+
+@spool.command("flush")
+@click.option("--json", "as_json", is_flag=True)
+def spool_flush(as_json: bool) -> None:
+    """Move spooled events to the queues now (ingest also does it by itself once Redis is back)."""
+    config = settings()
+    local = open_spool(config)
+    before = local.size()
+    try:
+        moved = local.flush(TaskPublisher(workers.app, redis_client(config)),
+                            dedupe_ttl_seconds=config.dedupe_window_seconds)
+    except redis.RedisError as exc:
+        fail(f"Redis: {exc.__class__.__name__} (the spool is intact)")
+        return
+    emit({"enqueued": moved, "duplicates": before - moved - local.size(), "left": local.size()}, as_json,
+         f"enqueued {moved} spooled events ({before - moved - local.size()} were duplicates)")

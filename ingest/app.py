@@ -6,10 +6,13 @@ import logging
 
 import redis
 from flask import Flask, Response, jsonify, request
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
 import workers
 from ingest import health, hooks, metrics
+from ingest.spool import Spool, SpoolFlusher
 from workers.config import Settings, load_settings
 from workers.logs import configure_logging
 from workers.observability import init_sentry
@@ -19,11 +22,15 @@ log = logging.getLogger("acsync.ingest")
 
 
 def redis_client_for(url: str) -> redis.Redis:
-    # Short timeouts: VTEX waits 5 s at most, and a hung Redis must become a fast 503, not a timeout.
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30)
+    # Short timeouts and one immediate retry (a pooled connection may predate a Redis restart): when
+    # Redis is down, the hook must reach the spool in milliseconds, not after redis-py's backoff.
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30,
+                                retry=Retry(NoBackoff(), 1))
 
 
-def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None,
+               spool_flush: bool = True) -> Flask:
+    """``spool_flush=False`` leaves spooled events for ``acsync spool flush`` (tests use it)."""
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_level)
@@ -35,9 +42,19 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     app.config["ACSYNC_MAX_BODY_BYTES"] = settings.max_body_bytes
     app.json.sort_keys = False
     client = redis_client or redis_client_for(settings.redis_url)
-    app.extensions["acsync"] = {"settings": settings, "redis": client, "publisher": TaskPublisher(workers.app, client)}
+    publisher = TaskPublisher(workers.app, client)
+    spool = Spool(settings.spool_path) if settings.spool_path else None
+    flusher = (SpoolFlusher(spool, publisher, dedupe_ttl_seconds=settings.dedupe_window_seconds)
+               if spool is not None and spool_flush else None)
+    app.extensions["acsync"] = {"settings": settings, "redis": client, "publisher": publisher, "spool": spool,
+                                "flusher": flusher}
     app.register_blueprint(hooks.bp)
     app.register_blueprint(health.bp)
+
+    if flusher is not None:
+        @app.before_request
+        def start_flusher() -> None:
+            flusher.ensure_running()
 
     @app.after_request
     def count(response: Response) -> Response:

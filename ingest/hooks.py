@@ -20,6 +20,7 @@ from marshmallow import ValidationError
 from ingest import metrics
 from ingest.dedupe import dedupe_key
 from ingest.schemas import SCHEMA_FOR_KIND
+from ingest.spool import Spool, SpoolError
 from workers.config import Settings, StoreConfig
 from workers.events import Event
 from workers.logs import log_context
@@ -130,9 +131,7 @@ def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Respons
     try:
         result = _publisher().enqueue_once(event, dedupe_ttl_seconds=_settings().dedupe_window_seconds)
     except redis.RedisError as exc:
-        log.error("queue unavailable, event not accepted: %s", exc.__class__.__name__,
-                  extra={"store": store.name, "kind": kind})
-        raise HookError(503, "queue_unavailable", detail="retry later") from None
+        return spool_or_refuse(event, exc)
     finally:
         metrics.ENQUEUE_SECONDS.observe(time.perf_counter() - started)
     with log_context(event_id=result.event_id, store=store.name, kind=kind):
@@ -143,6 +142,25 @@ def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Respons
         metrics.ACCEPTED.labels(kind, store.name).inc()
         log.info("event accepted")
         return jsonify({"status": "accepted", "event_id": result.event_id}), 202
+
+
+def spool_or_refuse(event: Event, exc: Exception) -> tuple[Response, int]:
+    """Redis is down: keep the event in the local spool, or answer 503 if there is no spool either."""
+    spool: Spool | None = current_app.extensions["acsync"]["spool"]
+    with log_context(event_id=event.event_id, store=event.store, kind=event.kind):
+        if spool is not None:
+            try:
+                spool.append(event)
+            except SpoolError as spool_exc:
+                log.error("queue and spool both unavailable (%s; %s): event refused", exc.__class__.__name__,
+                          spool_exc)
+            else:
+                metrics.SPOOLED.labels(event.kind, event.store).inc()
+                log.warning("queue unavailable (%s): event spooled", exc.__class__.__name__)
+                return jsonify({"status": "accepted", "event_id": event.event_id, "spooled": True}), 202
+        else:
+            log.error("queue unavailable (%s): event refused", exc.__class__.__name__)
+    raise HookError(503, "queue_unavailable", detail="retry later")
 
 
 @bp.post("/hooks/vtex/<store_name>/orders")

@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 REQUESTS = Counter("acsync_ingest_requests_total", "HTTP requests by route and status", ["route", "status"])
 ACCEPTED = Counter("acsync_ingest_events_accepted_total", "Events accepted and enqueued", ["kind", "store"])
 DUPLICATES = Counter("acsync_ingest_events_duplicate_total", "Events answered as duplicates", ["kind", "store"])
+SPOOLED = Counter("acsync_ingest_events_spooled_total", "Events kept in the local spool (Redis down)",
+                  ["kind", "store"])
 REJECTED = Counter("acsync_ingest_events_rejected_total", "Requests rejected, by reason", ["kind", "reason"])
 ENQUEUE_SECONDS = Histogram("acsync_ingest_enqueue_seconds", "Time to dedupe and enqueue one event",
                             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))

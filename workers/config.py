@@ -70,6 +70,7 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     dedupe_window_seconds: int = 24 * 3600
     stores_path: str = "stores.toml"
+    spool_path: str | None = None  # SQLite file for hooks accepted while Redis is down (None: answer 503)
 
 
 def _url(**kwargs: Any) -> fields.String:
@@ -204,6 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=max_body,
         dedupe_window_seconds=window,
         stores_path=str(path),
+        spool_path=env.get("ACSYNC_SPOOL_PATH", "acsync-spool.db") or None,
     )
 
 

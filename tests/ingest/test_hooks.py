@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-import redis
 
 from ingest import create_app
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
@@ -82,8 +81,9 @@ def test_failed_enqueue_leaves_no_dedupe_key_so_the_retry_is_accepted(client, re
 
 def test_redis_unreachable_is_503_with_retry_after(redis_url):
     from acsync.localredis import free_port
+    from ingest.app import redis_client_for
 
-    dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    dead = redis_client_for(f"redis://127.0.0.1:{free_port()}/0")
     client = create_app(make_settings(redis_url), redis_client=dead).test_client()
     response = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=auth())
     assert response.status_code == 503 and response.json["error"] == "queue_unavailable"
