@@ -232,3 +232,16 @@ def test_cart_age_uses_session_date_or_arrival_time(runtime, sandboxes):
     with pytest.raises(Defer):
         run(runtime, "cart", payload, received_at=time.time())
     assert run(runtime, "cart", payload, received_at=time.time() - 2 * 3600) == "cart_created"
+
+
+def test_crlf_and_huge_strings_from_vtex_never_reach_activecampaign(runtime, sandboxes):
+    order = make_order("v990-01", first_name="Ana\r\nBcc: evil@example.com", last_name="S" * 5000)
+    order["items"][0]["name"] = "Shirt\r\nX-Injected: 1"
+    order["shippingData"]["logisticsInfo"][0]["selectedSla"] = "Normal\n\n<script>"
+    sandboxes.seed_order(order)
+    assert run(runtime, "order", hook("v990-01")) == "created"
+    [stored] = sandboxes.orders()
+    [contact] = sandboxes.ac_state()["contacts"]
+    texts = [contact["firstName"], contact["lastName"], stored["orderProducts"][0]["name"], stored["shippingMethod"]]
+    assert all("\r" not in t and "\n" not in t for t in texts)
+    assert contact["firstName"] == "Ana Bcc: evil@example.com" and len(contact["lastName"]) == 255
