@@ -43,6 +43,7 @@ class PrivateRedis:
     binary: str
     origin: str
     workdir: Path
+    persistent: bool = False  # append-only file, fsync always: data survives restart()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -50,7 +51,8 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> PrivateRedis:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
                 "--dir", str(self.workdir), "--daemonize", "no", "--loglevel", "warning"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
@@ -82,8 +84,9 @@ class PrivateRedis:
         self.start()
 
 
-def start_private_redis(port: int | None = None) -> PrivateRedis:
+def start_private_redis(port: int | None = None, *, persistent: bool = False) -> PrivateRedis:
     binary, origin = redis_server_binary()
     workdir = Path(tempfile.mkdtemp(prefix="acsync-redis-"))
     os.chmod(workdir, 0o700)
-    return PrivateRedis(port=port or free_port(), binary=binary, origin=origin, workdir=workdir).start()
+    return PrivateRedis(port=port or free_port(), binary=binary, origin=origin, workdir=workdir,
+                        persistent=persistent).start()

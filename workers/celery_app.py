@@ -21,9 +21,10 @@ from kombu import Exchange, Queue
 
 from workers.events import WORKER_QUEUES
 
-MAX_COUNTDOWN_SECONDS = 15 * 60
-TASK_HARD_TIME_LIMIT = 5 * 60
-VISIBILITY_TIMEOUT = 2 * 3600
+# Overridable for chaos tests, which need a killed worker's messages back in seconds, not hours.
+VISIBILITY_TIMEOUT = int(os.environ.get("ACSYNC_VISIBILITY_TIMEOUT", 2 * 3600))
+MAX_COUNTDOWN_SECONDS = min(15 * 60, VISIBILITY_TIMEOUT // 2)
+TASK_HARD_TIME_LIMIT = min(5 * 60, VISIBILITY_TIMEOUT // 2)
 
 assert MAX_COUNTDOWN_SECONDS < VISIBILITY_TIMEOUT and TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
 
@@ -46,7 +47,7 @@ def make_celery(redis_url: str | None = None) -> Celery:
         task_acks_on_failure_or_timeout=True,  # a failure is recorded in the DLQ before it is acked
         worker_prefetch_multiplier=1,
         task_time_limit=TASK_HARD_TIME_LIMIT,
-        task_soft_time_limit=TASK_HARD_TIME_LIMIT - 30,
+        task_soft_time_limit=int(TASK_HARD_TIME_LIMIT * 0.8),  # raises in the task, which retries it
         broker_transport_options={
             "visibility_timeout": VISIBILITY_TIMEOUT,
             # sweep unacked messages of dead workers every 10 s instead of every ~100 s
@@ -55,6 +56,10 @@ def make_celery(redis_url: str | None = None) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=True,
+        # SIGTERM: finish running tasks, then give reserved/ETA messages back to Redis at once instead
+        # of leaving them for the visibility-timeout sweep
+        worker_soft_shutdown_timeout=10.0,
+        worker_enable_soft_shutdown_on_idle=True,
         worker_send_task_events=True,
         task_send_sent_event=False,
         worker_hijack_root_logger=False,

@@ -6,6 +6,9 @@ import os
 import random
 from dataclasses import dataclass
 
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
 from acclient import ACError, DuplicateError, RateLimitError
 from workers.celery_app import MAX_COUNTDOWN_SECONDS
 from workers.errors import PermanentEventError, RetryLater
@@ -34,8 +37,8 @@ class RetrySettings:
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, PermanentEventError | DuplicateError):
         return False
-    if isinstance(exc, RetryLater | Throttled):
-        return True
+    if isinstance(exc, RetryLater | Throttled | redis.RedisError | SoftTimeLimitExceeded):
+        return True  # Redis away for a moment, or a slow attempt cut short, are transient too
     if isinstance(exc, ACError | VTEXError):
         return exc.retryable
     return False  # a bug or bad data: retrying the same input gives the same result
