@@ -1,0 +1,67 @@
+"""Ingest as it runs in production: gunicorn with ingest/gunicorn_conf.py, real HTTP over loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from acsync import commands
+from acsync.localredis import free_port
+from acsync.processes import ProcessGroup
+from tests.factories import SECRETS, order_hook, store_table
+from tests.ingest.conftest import queued
+from workers.config import render_stores_toml
+
+
+@pytest.fixture
+def gunicorn_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(tmp_path / "stores.toml"),
+           "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}", "ACSYNC_INGEST_WORKERS": "2",
+           "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+           "ACSYNC_LOG_LEVEL": "WARNING"}
+    group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
+    group.start("ingest", commands.INGEST)
+    try:
+        group.wait_http("ingest", f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        group.stop_all()
+
+
+def test_hook_over_real_http_is_enqueued_once(gunicorn_ingest, redis_url):
+    headers = {"X-Hook-Secret": SECRETS["mystore"]}
+    first = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers,
+                          timeout=5)
+    again = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers,
+                          timeout=5)
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.json()["event_id"] == first.json()["event_id"]
+    [message] = queued(redis.Redis.from_url(redis_url), "order")
+    assert message["event"]["event_id"] == first.json()["event_id"]
+    assert requests.get(gunicorn_ingest + "/readyz", timeout=5).json()["status"] == "ready"
+    metrics = requests.get(gunicorn_ingest + "/metrics", timeout=5).text  # summed over both workers
+    assert 'acsync_ingest_events_accepted_total{kind="order",store="mystore"} 1.0' in metrics
+
+
+def test_chunked_oversized_body_is_413_over_real_http(gunicorn_ingest):
+    host, port = gunicorn_ingest.removeprefix("http://").split(":")
+    chunk = b"x" * 65536
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /hooks/vtex/mystore/carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"X-Hook-Secret: " + SECRETS["mystore"].encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try:
+            for _ in range(6):  # 384 KiB > 256 KiB
+                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before reading everything
+        answer = sock.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 413")
