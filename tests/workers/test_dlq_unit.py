@@ -1,0 +1,77 @@
+"""Dead-letter queue and stats bookkeeping, as fast unit tests on fakeredis (no Lua involved).
+
+The behaviour against a real Redis and real workers is in test_celery_integration.py and test_ops_commands.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import fakeredis
+import pytest
+
+from workers.dlq import DeadLetterQueue, DLQFilter
+from workers.events import Event
+from workers.stats import Stats
+
+
+@pytest.fixture
+def client():
+    return fakeredis.FakeRedis()
+
+
+def event(store: str = "s1", kind: str = "order") -> Event:
+    return Event(kind=kind, store=store, payload={"OrderId": "v1-01"}, dedupe_key="k")
+
+
+def test_entry_keeps_every_attempt_and_history_survives_a_replay(client):
+    class Publisher:
+        def __init__(self) -> None:
+            self.sent: list[Event] = []
+
+        def enqueue(self, e: Event) -> str:
+            self.sent.append(e)
+            return "task"
+
+    queue = DeadLetterQueue(client)
+    dead = event()
+    queue.record_attempt(dead.event_id, 0, "ServerError: 500", True)
+    queue.record_attempt(dead.event_id, 1, "ServerError: 502", True)
+    entry = queue.add(dead, reason="retries_exhausted:ServerError_502", error="ServerError: 502")
+    assert [a["attempt"] for a in entry["attempts"]] == [0, 1] and queue.size() == 1
+    publisher = Publisher()
+    queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]
+    assert publisher.sent[0].event_id == dead.event_id and queue.size() == 0
+    with pytest.raises(KeyError):
+        queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]
+    queue.record_attempt(dead.event_id, 0, "NotFoundError: 404", False)
+    again = queue.add(dead, reason="NotFoundError_404", error="NotFoundError: 404")
+    assert len(again["attempts"]) == 3 and len(again["replays"]) == 1
+    assert again["first_failed_at"] == entry["first_failed_at"]
+
+
+def test_filters_by_store_kind_and_age(client):
+    queue = DeadLetterQueue(client)
+    for store, kind in (("s1", "order"), ("s1", "cart"), ("s2", "order")):
+        queue.add(event(store, kind), reason="r", error="e")
+    now = time.time()
+    entries = queue.list()
+    assert len(entries) == 3
+    assert {e["kind"] for e in queue.list(DLQFilter(store="s1"))} == {"order", "cart"}
+    assert len(queue.list(DLQFilter(kind="order"))) == 2
+    assert queue.list(DLQFilter(older_than=60)) == []
+    assert DLQFilter(older_than=60).matches({**entries[0], "dead_at": now - 120}, now)
+    assert not DLQFilter(newer_than=60).matches({**entries[0], "dead_at": now - 120}, now)
+    assert queue.purge(DLQFilter(store="s2")) == 1 and queue.size() == 2
+
+
+def test_stats_totals_minutes_and_latency_percentiles(client):
+    stats = Stats(client)
+    for n in range(100):
+        stats.record_event("order", "created", latency=n / 10)
+    stats.incr("ac_calls:order", amount=3)
+    assert stats.totals()["events:order"] == 100 and stats.totals()["ac_calls:order"] == 3
+    assert stats.last_minutes(5)["outcome:order:created"] == 100
+    percentiles = stats.latency_percentiles("order")
+    assert percentiles["p50"] == pytest.approx(5.0) and percentiles["p99"] == pytest.approx(9.9)
+    assert stats.latency_percentiles("cart") == {}
