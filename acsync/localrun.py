@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -221,6 +222,11 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
     def say(message: str) -> None:
         click.echo(f"[acsync run] {message}", err=True)
 
+    # Ctrl-C and SIGTERM (kill, a supervisor) both stop every process cleanly; SIGINT is reset in case
+    # the parent started us with it ignored (background jobs of a non-interactive shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     redis_url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
@@ -328,6 +334,10 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
             embedded.stop()
         if exit_code:
             sys.exit(exit_code)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def print_report(result: dict[str, Any]) -> None:

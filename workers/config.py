@@ -19,7 +19,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 from marshmallow import ValidationError as SchemaError
 
 DEFAULT_ORDER_STATES = (
-    "payment-approved", "ready-for-handling", "start-handling", "handling", "invoice", "invoiced",
+    "payment-approved", "window-to-cancel", "ready-for-handling", "start-handling", "handling", "invoice", "invoiced",
 )
 
 
