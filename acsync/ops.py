@@ -277,6 +277,7 @@ def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[s
         "dead_letters": DeadLetterQueue(client).size(),
         "rate_limiter_booked_seconds": booked,
         f"last_{minutes}_minutes": stats.last_minutes(minutes),
+        "latency_seconds": {kind: stats.latency_percentiles(kind) for kind in ("order", "cart", "customer")},
         "totals": stats.totals(),
     }
 
@@ -305,6 +306,9 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
             click.echo(f"last {minutes} min: " + (", ".join(f"{k} {v}" for k, v in sorted(recent.items())
                                                            if k.startswith(("events:", "retries:", "dead:",
                                                                             "ac_calls:"))) or "nothing"))
+            click.echo("latency:      " + (", ".join(f"{kind} p50 {v['p50']:.2f}s p99 {v['p99']:.2f}s"
+                                                     for kind, v in data["latency_seconds"].items() if v)
+                                           or "no samples"))
         if not watch:
             return
         time.sleep(interval)

@@ -113,12 +113,14 @@ def test_stats_reports_queues_dead_letters_and_limiter(cli, redis_url, runtime):
     client.lpush("acsync.carts", b"x", b"y")
     dead_event(redis_url)
     runtime.stats.incr("events:order", "ac_calls:order")
+    runtime.stats.record_event("cart", "cart_created", latency=2.5)
     data = json.loads(cli("stats", "--json").output)
+    assert data["latency_seconds"]["cart"] == {"p50": 2.5, "p99": 2.5} and data["latency_seconds"]["order"] == {}
     assert data["queues"]["acsync.carts"] == 2 and data["queues"]["acsync.orders"] == 0
     assert data["dead_letters"] == 1 and data["in_flight"] == 0
     assert data["last_5_minutes"]["events:order"] == 1
     human = cli("stats").output
-    assert "acsync.carts 2" in human and "dead letters: 1" in human
+    assert "acsync.carts 2" in human and "dead letters: 1" in human and "cart p50 2.50s" in human
 
 
 def test_backfill_queues_history_on_its_own_queue_and_resumes(cli, sandboxes, redis_url):
