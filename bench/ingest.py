@@ -51,9 +51,9 @@ def start_gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused while booting, or slow first import
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"gunicorn {app} did not start")
