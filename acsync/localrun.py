@@ -278,8 +278,8 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         group.start("worker", commands.WORKER)
         group.start("beat", commands.BEAT)
         group.wait_http("ingest", urls["ingest"] + "/readyz")
-        hook = wanted_hook(load_stores(work / "stores.toml", env)[STORE], urls["ingest"])
-        vtex_for(load_stores(work / "stores.toml", env)[STORE]).set_hook_config(hook)
+        demo_store = load_stores(work / "stores.toml", env)[STORE]
+        vtex_for(demo_store).set_hook_config(wanted_hook(demo_store, urls["ingest"]))
         try:
             import flower  # noqa: F401
 

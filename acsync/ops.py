@@ -25,6 +25,7 @@ from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
 from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
 from workers.publish import TaskPublisher
 from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
+from workers.ratelimit import booked_ahead
 from workers.stats import Stats
 from workers.vtex import VTEXError
 
@@ -264,12 +265,8 @@ def dlq_purge(store: str | None, kind: str | None, older_than: str | None, newer
 
 # ------------------------------------------------------------------------------ stats
 def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[str, Any]:
-    booked = {}
-    for key in client.scan_iter(LIMITER_PREFIX + "*"):
-        name = key.decode()[len(LIMITER_PREFIX):]
-        tat = int(client.get(key) or 0)
-        seconds, micros = client.time()
-        booked[name] = round(max(0.0, (tat - (seconds * 1_000_000 + micros)) / 1_000_000), 3)
+    booked = {key.decode()[len(LIMITER_PREFIX):]: round(booked_ahead(client, key.decode()), 3)
+              for key in client.scan_iter(LIMITER_PREFIX + "*")}
     stats = Stats(client)
     return {
         "queues": {queue: client.llen(queue) for queue in WORKER_QUEUES},

@@ -68,10 +68,11 @@ class RedisRateLimiter:
         if wait_us:
             self._sleep(wait_us / 1_000_000)
 
-    def booked_ahead(self, client: redis.Redis) -> float:
-        """Seconds of budget already reserved ahead of now (for ``acsync stats``)."""
-        tat = client.get(self.key)
-        if not tat:
-            return 0.0
-        seconds, micros = client.time()
-        return max(0.0, (int(tat) - (seconds * 1_000_000 + micros)) / 1_000_000)
+
+def booked_ahead(client: redis.Redis, key: str) -> float:
+    """Seconds of an account's budget already reserved ahead of now (for ``acsync stats``)."""
+    tat = client.get(key)
+    if not tat:
+        return 0.0
+    seconds, micros = client.time()
+    return max(0.0, (int(tat) - (seconds * 1_000_000 + micros)) / 1_000_000)

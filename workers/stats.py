@@ -8,6 +8,7 @@ ActiveCampaign calls by event kind, and per-minute buckets for "the last few min
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import redis
 
@@ -23,22 +24,22 @@ class Stats:
         self.client = client
 
     def incr(self, *fields: str, amount: int = 1) -> None:
-        minute = MINUTE_PREFIX + str(int(time.time() // 60))
         pipe = self.client.pipeline(transaction=False)
+        self._count(pipe, fields, amount)
+        pipe.execute()
+
+    @staticmethod
+    def _count(pipe: Any, fields: tuple[str, ...], amount: int = 1) -> None:
+        minute = MINUTE_PREFIX + str(int(time.time() // 60))
         for name in fields:
             pipe.hincrby(TOTALS, name, amount)
             pipe.hincrby(minute, name, amount)
         pipe.expire(minute, MINUTE_TTL)
-        pipe.execute()
 
     def record_event(self, kind: str, outcome: str, latency: float) -> None:
         """One processed event: counters plus an end-to-end latency sample (last LATENCY_SAMPLES kept)."""
-        minute = MINUTE_PREFIX + str(int(time.time() // 60))
         pipe = self.client.pipeline(transaction=False)
-        for name in (f"events:{kind}", f"outcome:{kind}:{outcome}"):
-            pipe.hincrby(TOTALS, name, 1)
-            pipe.hincrby(minute, name, 1)
-        pipe.expire(minute, MINUTE_TTL)
+        self._count(pipe, (f"events:{kind}", f"outcome:{kind}:{outcome}"))
         pipe.lpush(LATENCY_PREFIX + kind, f"{latency:.4f}")
         pipe.ltrim(LATENCY_PREFIX + kind, 0, LATENCY_SAMPLES - 1)
         pipe.execute()

@@ -114,7 +114,13 @@ def test_stats_reports_queues_dead_letters_and_limiter(cli, redis_url, runtime):
     dead_event(redis_url)
     runtime.stats.incr("events:order", "ac_calls:order")
     runtime.stats.record_event("cart", "cart_created", latency=2.5)
+    from workers.ratelimit import RedisRateLimiter
+
+    limiter = RedisRateLimiter(client, "acct", rate=1, margin=0, sleep=lambda _seconds: None)
+    limiter.acquire()
+    limiter.acquire()  # the second slot is one second ahead; the next is booked two seconds ahead
     data = json.loads(cli("stats", "--json").output)
+    assert 1.5 < data["rate_limiter_booked_seconds"]["acct"] <= 2.0
     assert data["latency_seconds"]["cart"] == {"p50": 2.5, "p99": 2.5} and data["latency_seconds"]["order"] == {}
     assert data["queues"]["acsync.carts"] == 2 and data["queues"]["acsync.orders"] == 0
     assert data["dead_letters"] == 1 and data["in_flight"] == 0
