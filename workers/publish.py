@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,11 @@ from typing import Any
 import redis
 from celery import Celery
 
+from workers import pending
 from workers.events import Event
 
-# KEYS[1] dedupe key, KEYS[2] queue list; ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message.
+# KEYS[1] dedupe key, KEYS[2] queue list, KEYS[3..5] the pending ledger (workers.pending);
+# ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message, ARGV[4] now, ARGV[5] queue name.
 # Returns nil when enqueued, or the event id that claimed the key first. A Lua script is atomic but
 # not transactional (a failing command does not undo earlier writes), so the LPUSH goes first: if it
 # fails, nothing was written and VTEX's retry is not mistaken for a duplicate.
@@ -32,6 +35,9 @@ local first = redis.call('GET', KEYS[1])
 if first then return first end
 redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[5] .. string.char(10) .. ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1])
 return false
 """
 
@@ -85,8 +91,9 @@ class TaskPublisher:
     def enqueue_once(self, event: Event, *, dedupe_ttl_seconds: int) -> EnqueueResult:
         """Enqueue unless ``event.dedupe_key`` was accepted within the TTL (one round trip)."""
         message = self.event_message(event)
-        first = self.script(keys=[DEDUPE_PREFIX + event.dedupe_key, event.queue],
-                             args=[event.event_id, dedupe_ttl_seconds, message])
+        first = self.script(keys=[DEDUPE_PREFIX + event.dedupe_key, event.queue, pending.PENDING,
+                                  pending.MESSAGES, pending.STARTED],
+                            args=[event.event_id, dedupe_ttl_seconds, message, time.time(), event.queue])
         if first is None:
             return EnqueueResult(event.event_id, duplicate=False)
         return EnqueueResult(first.decode() if isinstance(first, bytes) else str(first), duplicate=True)
@@ -97,6 +104,14 @@ class TaskPublisher:
         ``queue`` overrides the kind's queue (backfills use their own, so history never delays live hooks).
         """
         task_id = task_id or uuid.uuid4().hex
-        self.client.lpush(queue or event.queue, self.event_message(event, task_id=task_id, queue=queue))
+        queue = queue or event.queue
+        self.push(event.event_id, queue, self.event_message(event, task_id=task_id, queue=queue))
         return task_id
+
+    def push(self, event_id: str, queue: str, message: bytes, *, expected_start: float | None = None) -> None:
+        """LPUSH a built message and record it in the pending ledger, atomically."""
+        pipe = self.client.pipeline()
+        pipe.lpush(queue, message)
+        pending.record(pipe, event_id, queue, message, expected_start or time.time())
+        pipe.execute()
 

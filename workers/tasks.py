@@ -24,7 +24,7 @@ from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 import workers
-from workers import metrics
+from workers import metrics, pending
 from workers.config import ConfigError, load_settings
 from workers.errors import Defer, PermanentEventError
 from workers.events import TASK_FOR_KIND, Event
@@ -33,7 +33,7 @@ from workers.observability import init_sentry
 from workers.pipeline import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import is_retryable, next_delay
-from workers.runtime import current_kind, get_runtime
+from workers.runtime import Runtime, current_kind, get_runtime
 
 log = logging.getLogger("acsync.worker")
 
@@ -66,6 +66,7 @@ def _check_configuration(**_: Any) -> None:
     except ConfigError as exc:
         log.critical("bad configuration: %s", exc)
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
+    pending.Sweeper(Runtime.from_settings(settings).redis).start()
     port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
     if port:
         metrics.start_worker_metrics_server(int(port), settings.redis_url)
@@ -85,6 +86,7 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     event = Event.from_dict(event_data)
     attempt = int(task.request.retries or 0)
     runtime = get_runtime()
+    pending.started(runtime.redis, event.event_id)
     token = current_kind.set(event.kind)
     with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
                      attempt=attempt):
@@ -107,6 +109,7 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
         metrics.TASKS.labels(event.kind, outcome).inc()
         metrics.END_TO_END.labels(event.kind).observe(latency)
         runtime.stats.record_event(event.kind, outcome, latency)
+        pending.finished(runtime.redis, event.event_id)
         log.info("event processed: %s", outcome)
         return outcome
 
@@ -123,6 +126,7 @@ def fail(runtime: Any, event: Event, exc: BaseException, attempt: int) -> None:
         return
     reason = reason_of(exc) if not retryable else f"retries_exhausted:{reason_of(exc)}"
     runtime.dlq.add(event, reason=reason, error=describe(exc))
+    pending.finished(runtime.redis, event.event_id)
     metrics.DEAD.labels(event.kind, reason).inc()
     runtime.stats.incr(f"dead:{event.kind}")
     # a warning, not an error: the explicit capture below is the one Sentry event, with its tags
@@ -144,10 +148,11 @@ def _report_to_sentry(event: Event, exc: BaseException) -> None:
 
 
 def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> None:
+    countdown = max(0.0, countdown)
     message = runtime.publisher.build_message(event.task_name, event.queue, (event.to_dict(),),
-                                              countdown=max(0.0, countdown), retries=retries,
+                                              countdown=countdown, retries=retries,
                                               argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>")
-    runtime.redis.lpush(event.queue, message)
+    runtime.publisher.push(event.event_id, event.queue, message, expected_start=time.time() + countdown)
 
 
 def _make_task(kind: str) -> Task:

@@ -38,6 +38,7 @@ from workers.cart import checkout_id
 from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
 from workers.events import WORKER_QUEUES
+from workers.pending import PENDING
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
 pytestmark = pytest.mark.chaos
@@ -82,7 +83,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
            "ACSYNC_LOG_LEVEL": "WARNING", "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
            "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}", "ACSYNC_INGEST_WORKERS": "2",
            "ACSYNC_VISIBILITY_TIMEOUT": "20", "ACSYNC_RETRY_BASE_SECONDS": "0.2", "ACSYNC_RETRY_CAP_SECONDS": "3",
-           "ACSYNC_MAX_ATTEMPTS": "40", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+           "ACSYNC_MAX_ATTEMPTS": "40", "ACSYNC_SWEEP_INTERVAL_SECONDS": "5",
+           "ACSYNC_SWEEP_GRACE_SECONDS": "30", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     (tmp_path / "metrics").mkdir()
     group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
     stack = Stack(redis=server, group=group, urls=urls, ports=ports, spool_path=tmp_path / "spool.db")
@@ -203,7 +205,7 @@ def order_hook(order: dict[str, Any], *, late: bool = False) -> dict[str, Any]:
 def settled(stack: Stack) -> bool:
     try:
         client = redis.Redis.from_url(stack.redis.url, socket_timeout=2)
-        busy = sum(client.llen(q) for q in WORKER_QUEUES) + client.hlen("unacked")
+        busy = sum(client.llen(q) for q in WORKER_QUEUES) + client.hlen("unacked") + client.zcard(PENDING)
     except redis.RedisError:
         return False
     return busy == 0 and Spool(stack.spool_path).size() == 0

@@ -1,0 +1,113 @@
+"""The pending ledger: every accepted event stays on record until a worker finished it.
+
+Why: kombu's Redis transport pops a message with BRPOP and only afterwards copies it into its
+``unacked`` hash. If the worker dies, or Redis goes down, between the two, the message exists only in
+the dead worker's memory: Celery cannot redeliver it (the chaos test caught one this way, while a
+worker crashed on a Redis restart). The ledger closes that window end to end:
+
+* ingest (and every republish) records ``event_id -> queue + message`` with the time the message is
+  expected to start (now, or its ETA), in the same round trip as the push;
+* a worker marks the event started before running it (from then on kombu's unacked copy and
+  ``task_reject_on_worker_lost`` protect it) and removes it when it is finished or dead-lettered;
+* a sweeper (a thread in each worker, one at a time through a Redis lock) looks at events expected to
+  have started more than ``grace`` seconds ago and not started: if the message is still in its queue
+  (LPOS from the oldest end) they are just waiting; if not, the message was lost and is pushed again.
+  A spurious re-push only costs an idempotent re-run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+
+import redis
+
+log = logging.getLogger("acsync.pending")
+
+PENDING = "acsync:pending"  # zset: event_id -> time the latest message is expected to start
+MESSAGES = "acsync:pending:messages"  # hash: event_id -> "<queue>\n<message>"
+STARTED = "acsync:pending:started"  # hash: event_id -> time a worker began it
+SWEEP_LOCK = "acsync:pending:sweeper"
+
+
+def record(pipe: redis.client.Pipeline, event_id: str, queue: str, message: bytes, expected_start: float) -> None:
+    """Add the ledger writes for a pushed message to ``pipe`` (the caller executes it)."""
+    pipe.hset(MESSAGES, event_id, queue.encode() + b"\n" + message)
+    pipe.zadd(PENDING, {event_id: expected_start})
+    pipe.hdel(STARTED, event_id)
+
+
+def started(client: redis.Redis, event_id: str) -> None:
+    client.hset(STARTED, event_id, time.time())
+
+
+def finished(client: redis.Redis, event_id: str) -> None:
+    pipe = client.pipeline()
+    pipe.zrem(PENDING, event_id)
+    pipe.hdel(MESSAGES, event_id)
+    pipe.hdel(STARTED, event_id)
+    pipe.execute()
+
+
+def fresh_copy(message: bytes) -> bytes:
+    """The same task message with a new delivery tag, so it cannot collide with a stale unacked copy."""
+    envelope = json.loads(message)
+    envelope["properties"]["delivery_tag"] = str(uuid.uuid4())
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch: int = 200,
+          scan_depth: int = 1000) -> int:
+    """Re-push the messages of events that should have started ``grace`` seconds ago and are nowhere."""
+    now = time.time() if now is None else now
+    repushed = 0
+    waiting_queues: set[str] = set()
+    for raw_id in client.zrangebyscore(PENDING, "-inf", now - grace, start=0, num=batch):
+        event_id = raw_id.decode()
+        if client.hexists(STARTED, event_id):
+            continue  # running, or held by a worker: kombu's unacked copy covers it
+        stored = client.hget(MESSAGES, event_id)
+        if stored is None:
+            client.zrem(PENDING, event_id)
+            continue
+        queue, message = stored.decode().split("\n", 1)
+        if queue in waiting_queues:
+            continue  # an older message of this queue is still waiting: so is this one
+        # oldest first: a message still queued is near the oldest end of its list
+        if client.lpos(queue, message, rank=-1, maxlen=scan_depth) is not None:
+            waiting_queues.add(queue)
+            continue
+        copy = fresh_copy(message.encode())
+        pipe = client.pipeline()
+        pipe.lpush(queue, copy)
+        record(pipe, event_id, queue, copy, now)
+        pipe.execute()
+        repushed += 1
+    if repushed:
+        log.warning("re-pushed %d events whose messages were lost between Redis and a worker", repushed)
+    return repushed
+
+
+class Sweeper:
+    """Runs ``sweep`` every ``interval`` seconds in a daemon thread; one sweeper at a time cluster-wide."""
+
+    def __init__(self, client: redis.Redis, *, interval: float | None = None, grace: float | None = None) -> None:
+        self.client = client
+        self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 30))
+        self.grace = grace or float(os.environ.get("ACSYNC_SWEEP_GRACE_SECONDS", 300))
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="acsync-pending-sweeper", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                if self.client.set(SWEEP_LOCK, os.getpid(), nx=True, ex=max(1, int(self.interval))):
+                    sweep(self.client, grace=self.grace)
+            except redis.RedisError as exc:
+                log.info("pending sweep skipped: %s", exc.__class__.__name__)
