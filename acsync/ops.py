@@ -25,7 +25,7 @@ from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
 from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
 from workers.publish import TaskPublisher
 from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
-from workers.ratelimit import booked_ahead
+from workers.ratelimit import RedisRateLimiter, booked_ahead
 from workers.stats import Stats
 from workers.vtex import VTEXError
 
@@ -66,9 +66,18 @@ def redis_client(config: Settings) -> redis.Redis:
     return client
 
 
-def ac_client(store: StoreConfig) -> ActiveCampaign:
+def ac_client(store: StoreConfig, config: Settings) -> ActiveCampaign:
+    """A client that takes its requests from the account's shared budget, like the workers do;
+    with Redis unreachable (first-time setup) it falls back to acclient's in-process limiter."""
+    limiter = None
+    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=5)
+    try:
+        client.ping()
+        limiter = RedisRateLimiter(client, store.ac_account_key, store.activecampaign.requests_per_second)
+    except redis.RedisError:
+        pass
     return ActiveCampaign(api_url=store.activecampaign.api_url, api_token=store.activecampaign.api_token,
-                          rate_limiter=None)
+                          rate_limiter=limiter)
 
 
 # ------------------------------------------------------------------------------ connections
@@ -84,8 +93,9 @@ def connections() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def connections_create(store_name: str, name: str | None, logo_url: str | None, as_json: bool) -> None:
     """Create the connection for a store and print its id (put it in connection_id)."""
-    store = get_store(settings(), store_name)
-    ac = ac_client(store)
+    config = settings()
+    store = get_store(config, store_name)
+    ac = ac_client(store, config)
     try:
         connection = ac.connections.create(service="vtex", externalid=store.name, name=name or store.name,
                                            logo_url=logo_url or f"{store.store_url}/logo.png",
@@ -111,9 +121,10 @@ def connections_create(store_name: str, name: str | None, logo_url: str | None, 
 @click.option("--json", "as_json", is_flag=True)
 def connections_list(store_name: str, as_json: bool) -> None:
     """List the connections of the store's ActiveCampaign account."""
-    store = get_store(settings(), store_name)
+    config = settings()
+    store = get_store(config, store_name)
     try:
-        rows = list(ac_client(store).connections.iterate())
+        rows = list(ac_client(store, config).connections.iterate())
     except ACError as exc:
         fail(f"ActiveCampaign refused: {exc}")
         return

@@ -19,6 +19,7 @@ import os
 import time
 from typing import Any
 
+import redis
 from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
@@ -33,7 +34,7 @@ from workers.observability import init_sentry
 from workers.pipeline import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import is_retryable, next_delay
-from workers.runtime import Runtime, current_kind, get_runtime
+from workers.runtime import current_kind, get_runtime
 
 log = logging.getLogger("acsync.worker")
 
@@ -66,7 +67,7 @@ def _check_configuration(**_: Any) -> None:
     except ConfigError as exc:
         log.critical("bad configuration: %s", exc)
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
-    pending.Sweeper(Runtime.from_settings(settings).redis).start()
+    pending.Sweeper(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)).start()
     port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
     if port:
         metrics.start_worker_metrics_server(int(port), settings.redis_url)

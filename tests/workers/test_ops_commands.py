@@ -32,7 +32,7 @@ def cli(sandboxes: Sandboxes, redis_url: str, tmp_path: Path, monkeypatch: pytes
     return invoke
 
 
-def test_connections_create_is_idempotent_and_list_shows_it(cli, sandboxes):
+def test_connections_create_is_idempotent_and_list_shows_it(cli, sandboxes, redis_url):
     requests.post(sandboxes.ac.url + "/__sandbox/reset", timeout=5)
     first = cli("connections", "create", "--store", "mystore", "--json")
     assert first.exit_code == 0, first.output
@@ -44,6 +44,8 @@ def test_connections_create_is_idempotent_and_list_shows_it(cli, sandboxes):
     assert f"connection_id = {created['id']}" in human.output
     listed = json.loads(cli("connections", "list", "--store", "mystore", "--json").output)
     assert [c["externalid"] for c in listed] == ["mystore"]
+    # the commands draw from the account's shared budget in Redis, like the workers
+    assert redis.Redis.from_url(redis_url).keys("acsync:ratelimit:*")
     assert cli("connections", "list", "--store", "nostore").exit_code == 2
 
 
