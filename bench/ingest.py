@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,23 @@ def start_gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen
     raise RuntimeError(f"gunicorn {app} did not start")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def cpu_snapshot(gunicorn: subprocess.Popen[bytes], redis_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn workers, the Redis server, and waited-for children (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"gunicorn": sum(_cpu_seconds(pid) for pid in [gunicorn.pid, *_children(gunicorn.pid)]),
+            "redis": _cpu_seconds(redis_pid), "wrk": usage.ru_utime + usage.ru_stime}
+
+
 def run_wrk(port: int, seconds: int, connections: int, threads: int) -> dict[str, float]:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s",
            str(ROOT / "bench" / "hooks.lua"), f"http://127.0.0.1:{port}"]
@@ -102,7 +120,12 @@ def main() -> None:
                 process = start_gunicorn(target, port, env)
                 try:
                     run_wrk(port, 2, args.connections, args.threads)  # warm-up
-                    results[name].append(run_wrk(port, args.seconds, args.connections, args.threads))
+                    before = cpu_snapshot(process, server.process.pid)
+                    result = run_wrk(port, args.seconds, args.connections, args.threads)
+                    after = cpu_snapshot(process, server.process.pid)
+                    # CPU per accepted request, in microseconds, by process: where the 2 cores go
+                    result["cpu_us"] = {k: (after[k] - before[k]) / result["requests"] * 1e6 for k in after}
+                    results[name].append(result)
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -124,6 +147,9 @@ def main() -> None:
         for r in results[name]:
             print(f"{name:7s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
                   f"errors {r['errors']}  statuses {r['statuses']}")
+            cpu = r["cpu_us"]
+            print(f"        CPU per request: gunicorn {cpu['gunicorn']:5.0f} us  redis {cpu['redis']:4.0f} us  "
+                  f"wrk {cpu['wrk']:4.0f} us  total {sum(cpu.values()):5.0f} us")
     ratio = best("ingest", "rps") / best("bare", "rps")
     p99_ratio = best("ingest", "p99_ms") / best("bare", "p99_ms")
     print(f"throughput ratio ingest/bare (best of rounds): {ratio:.2f}   p99 ratio: {p99_ratio:.2f}")
