@@ -8,11 +8,11 @@ finally the atomic dedupe-and-enqueue (202, or 200 for a duplicate, 503 if Redis
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 from typing import Any
 
+import orjson
 import redis
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
@@ -90,11 +90,11 @@ def read_json_body() -> dict[str, Any]:
     if len(raw) > _body_limit():
         raise _too_large()
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = orjson.loads(raw)  # UTF-8 only, no NaN/Infinity; 5-10x faster than json.loads
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):
+            raise HookError(400, "malformed_json", reason="too_deep", detail="JSON nested too deeply") from None
         raise HookError(400, "malformed_json") from None
-    except RecursionError:
-        raise HookError(400, "malformed_json", reason="too_deep", detail="JSON nested too deeply") from None
     if not isinstance(body, dict):
         raise HookError(400, "malformed_json", detail="the body must be a JSON object")
     if _depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
@@ -148,7 +148,7 @@ def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Respons
 
 def json_response(body: dict[str, Any], status: int) -> tuple[Response, int]:
     """Every answer of the hook endpoints: compact JSON, without Flask's jsonify machinery."""
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json"), status
+    return Response(orjson.dumps(body), mimetype="application/json"), status
 
 
 def spool_or_refuse(event: Event, exc: Exception) -> tuple[Response, int]:

@@ -30,21 +30,23 @@ def _blank_to_missing(data: Any) -> Any:
             if not (isinstance(v, str) and (not v.strip() or PLACEHOLDER.match(v.strip())))}
 
 
-def length_limit(max_length: int) -> validate.Length:
-    return validate.Length(max=max_length)
-
-
 class Text(fields.String):
-    """A single-line string: trimmed, bounded, CR/LF and control characters refused."""
+    """A single-line string: trimmed, bounded, CR/LF and control characters refused.
 
-    def __init__(self, *, max_length: int = MAX_TEXT, validate: Any = None, **kwargs: Any) -> None:
-        validators = [length_limit(max_length)] + ([validate] if validate else [])
-        super().__init__(validate=validators, **kwargs)
+    The length bound is checked here rather than by a ``validate.Length``: the same rule and message,
+    without a validator call per field on the ingest hot path.
+    """
+
+    def __init__(self, *, max_length: int = MAX_TEXT, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)  # ids and numbers arrive either way
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > self.max_length:
+            raise ValidationError(f"Longer than maximum length {self.max_length}.")
         if CONTROL_CHARS.search(text):
             raise ValidationError("Control characters (CR, LF, ...) are not allowed.")
         return text
