@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default=None, help="overrides ACSYNC_INGEST_WORKER_CLASS")
     parser.add_argument("--workers", default=None, help="overrides ACSYNC_INGEST_WORKERS")
     parser.add_argument("--threads-per-worker", default=None, help="overrides ACSYNC_INGEST_THREADS")
+    parser.add_argument("--log-level", default="INFO", help="ACSYNC_LOG_LEVEL; INFO, the default, logs every hook")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk not found: apt-get install wrk")
@@ -105,7 +106,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-"))
     (workdir / "stores.toml").write_text(STORES)
     env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-           "ACSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+           "ACSYNC_LOG_LEVEL": args.log_level, "PYTHONPATH": str(ROOT)}
     for key, value in (("ACSYNC_INGEST_WORKER_CLASS", args.worker_class), ("ACSYNC_INGEST_WORKERS", args.workers),
                        ("ACSYNC_INGEST_THREADS", args.threads_per_worker)):
         if value:
@@ -141,7 +142,7 @@ def main() -> None:
     worker_class = env.get("ACSYNC_INGEST_WORKER_CLASS", "sync")
     settings = (f"gunicorn {worker_class} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
                 f" threads={env.get('ACSYNC_INGEST_THREADS', '1')}, wrk -t{args.threads} -c{args.connections} "
-                f"-d{args.seconds}s, {args.rounds} alternating rounds")
+                f"-d{args.seconds}s, {args.rounds} alternating rounds, log level {args.log_level}")
     print(f"# {settings}")
     for name in apps:
         for r in results[name]:

@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     @app.after_request
     def count(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.REQUESTS.labels(route, str(response.status_code)).inc()
+        metrics.request_counter(route, str(response.status_code)).inc()
         return response
 
     @app.errorhandler(hooks.HookError)

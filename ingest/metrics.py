@@ -6,6 +6,7 @@ shared files and ``/metrics`` aggregates them; otherwise the default in-process 
 
 from __future__ import annotations
 
+import functools
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -18,6 +19,13 @@ SPOOLED = Counter("acsync_ingest_events_spooled_total", "Events kept in the loca
 REJECTED = Counter("acsync_ingest_events_rejected_total", "Requests rejected, by reason", ["kind", "reason"])
 ENQUEUE_SECONDS = Histogram("acsync_ingest_enqueue_seconds", "Time to dedupe and enqueue one event",
                             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
+
+
+# The labelled children of the per-request counters, looked up once: labels() takes a lock and builds a
+# key on every call. Bounded: routes x statuses, and kinds x configured stores.
+request_counter = functools.cache(REQUESTS.labels)
+accepted_counter = functools.cache(ACCEPTED.labels)
+duplicate_counter = functools.cache(DUPLICATES.labels)
 
 
 def render() -> tuple[bytes, str]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import logging
 import re
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("acsync_log_context", default={})  # noqa: B039
 
@@ -44,9 +45,20 @@ def current_context() -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line. Ingest logs every accepted hook, so this is on its hot path."""
+
+    _second = -1
+    _second_text = ""
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # strftime once a second, not once a line
+            self._second, self._second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": scrub(record.getMessage()),
@@ -57,7 +69,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = getattr(record, key)
         if record.exc_info:
             entry["exc"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -145,6 +145,9 @@ def test_origin_account_must_match_the_store(client, redis_client):
     ("{not json", None), ("[1, 2]", "the body must be a JSON object"), ('"text"', "the body must be a JSON object"),
     ("\xff\xfe", None), ('{"a":' * 5000 + "1" + "}" * 5000, "JSON nested too deeply"),
     ('{"a":' * 40 + "1" + "}" * 40, "JSON nested too deeply"),
+    # not JSON by RFC 8259 even if Python's json module takes them: NaN/Infinity, a lone surrogate, UTF-16
+    ('{"email": NaN}', None), ('{"rclastcartvalue": Infinity}', None), (b'{"email": "\xed\xa0\x80"}', None),
+    ('{"email": "a@b.co"}'.encode("utf-16"), None),
 ])
 def test_malformed_json_is_400(client, redis_client, data, detail):
     response = client.post("/hooks/vtex/mystore/carts", data=data, content_type="application/json", headers=auth())
