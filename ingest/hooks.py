@@ -73,7 +73,9 @@ def check_headers() -> None:
     """Refuse oversized and non-JSON bodies before looking at anything else."""
     if request.content_length is not None and request.content_length > _body_limit():
         raise _too_large()
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+    # the media type without parameters; werkzeug's request.mimetype parses them all, on every hook
+    mimetype = request.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise HookError(415, "unsupported_media_type", detail="send Content-Type: application/json")
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate, validates_schema
 
 PLACEHOLDER = re.compile(r"^\{![^}]*\}$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -22,45 +22,70 @@ MAX_TEXT = 256
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _blank_to_missing(data: Any) -> Any:
-    """Drop empty strings and unreplaced ``{!field}`` placeholders: VTEX sends them for absent values."""
-    if not isinstance(data, dict):
-        return data
-    return {k: v for k, v in data.items()
-            if not (isinstance(v, str) and (not v.strip() or PLACEHOLDER.match(v.strip())))}
+def is_blank(value: Any) -> bool:
+    """An empty string or an unreplaced ``{!field}`` placeholder: how VTEX sends an absent value."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return not text or (text[0] == "{" and PLACEHOLDER.match(text) is not None)
 
 
-class Text(fields.String):
+class BlankIsMissing(fields.Field):
+    """A blank value counts as missing: left out of the result, or "required" if the field is.
+
+    Done per field rather than in a ``pre_load`` hook over the whole body: the same rule, at a
+    fraction of the cost on the ingest's hot path.
+    """
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        return super().deserialize(missing if is_blank(value) else value, attr, data, **kwargs)
+
+
+class Text(BlankIsMissing, fields.String):
     """A single-line string: trimmed, bounded, CR/LF and control characters refused.
 
     The length bound is checked here rather than by a ``validate.Length``: the same rule and message,
-    without a validator call per field on the ingest hot path.
+    without a validator call per field. Most hook fields are Text, so a non-blank string, the usual
+    value, takes a short path through the same checks (``deserialize``).
     """
 
     def __init__(self, *, max_length: int = MAX_TEXT, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_length = max_length
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)  # ids and numbers arrive either way
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+    def clean(self, text: str) -> str:
+        """The checks on the string itself; subclasses add theirs (``Email``)."""
+        text = text.strip()
         if len(text) > self.max_length:
             raise ValidationError(f"Longer than maximum length {self.max_length}.")
         if CONTROL_CHARS.search(text):
             raise ValidationError("Control characters (CR, LF, ...) are not allowed.")
         return text
 
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        if type(value) is str and not is_blank(value):
+            # what Field.deserialize would do for a present, non-null string, minus its generic steps
+            text = self.clean(value)
+            if self.validators:
+                self._validate(text)
+            return text
+        return super().deserialize(value, attr, data, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # ids and numbers arrive either way
+        return self.clean(super()._deserialize(value, attr, data, **kwargs))
+
 
 class Email(Text):
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def clean(self, text: str) -> str:
+        text = super().clean(text)
         if not EMAIL.match(text):
             raise ValidationError("Not a valid e-mail address.")
         return text
 
 
-class Timestamp(fields.Field):
+class Timestamp(BlankIsMissing):
     """ISO 8601 with offset, any number of fractional digits; kept as the normalised string."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -75,7 +100,7 @@ class Timestamp(fields.Field):
         return value.strip()
 
 
-class DecimalAmount(fields.Field):
+class DecimalAmount(BlankIsMissing):
     """A decimal in currency units, as a number or a string ("129.90", "129,90"); kept as a string."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -91,7 +116,7 @@ class DecimalAmount(fields.Field):
         return str(amount)
 
 
-class LooseBoolean(fields.Boolean):
+class LooseBoolean(BlankIsMissing, fields.Boolean):
     truthy = {True, "1", "true", "True", "TRUE", "yes", "sim"}
     falsy = {False, "0", "false", "False", "FALSE", "no", "não", "null"}
 
@@ -100,14 +125,34 @@ class _Tolerant(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    @pre_load
-    def drop_blanks(self, data: Any, **_: Any) -> Any:
-        return _blank_to_missing(data)
 
+class OriginField(BlankIsMissing):
+    """The order hook's ``Origin`` object: ``Account`` and ``Key``, unknown keys ignored.
 
-class OriginSchema(_Tolerant):
-    Account = Text(max_length=64)
-    Key = Text(max_length=128)
+    A field rather than a ``Nested`` schema: a nested load was a third of the order hook's validation
+    cost. Errors keep the nested shape, ``{"Origin": {"Account": [...]}}``.
+    """
+
+    parts: dict[str, fields.Field] = {"Account": Text(max_length=64), "Key": Text(max_length=128)}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValidationError("Not a valid object.")
+        result: dict[str, str] = {}
+        errors: dict[str, list[str]] = {}
+        for name, field in self.parts.items():
+            if name not in value:
+                continue
+            try:
+                loaded = field.deserialize(value[name])
+            except ValidationError as exc:
+                errors[name] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+                continue
+            if loaded is not missing:
+                result[name] = loaded
+        if errors:
+            raise ValidationError(errors)
+        return result
 
 
 class OrderHookSchema(_Tolerant):
@@ -119,7 +164,7 @@ class OrderHookSchema(_Tolerant):
     LastState = Text(max_length=40)
     LastChange = Timestamp()
     CurrentChange = Timestamp()
-    Origin = fields.Nested(OriginSchema)
+    Origin = OriginField()
 
 
 class CartTriggerSchema(_Tolerant):

@@ -21,6 +21,11 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
+try:  # the C serializer redis-py uses when installed (redis[hiredis]); without its per-argument checks
+    import hiredis
+except ImportError:  # pragma: no cover - hiredis is a dependency
+    hiredis = None
+
 
 class DirectConnection:
     """Commands on a thread-local connection made like ``client``'s pool would make it."""
@@ -62,7 +67,8 @@ class DirectConnection:
 
     @staticmethod
     def _round_trip(conn: redis.connection.AbstractConnection, args: tuple[Any, ...]) -> Any:
-        conn.send_packed_command(conn.pack_command(*args), check_health=False)
+        packed = [hiredis.pack_command(args)] if hiredis is not None else conn.pack_command(*args)
+        conn.send_packed_command(packed, check_health=False)
         return conn.read_response()
 
     def _drop(self, conn: redis.connection.AbstractConnection) -> None:

@@ -92,7 +92,7 @@ class TaskPublisher:
                 "delivery_info": {"exchange": "", "routing_key": queue},
                 "priority": 0,
                 "body_encoding": "base64",
-                "delivery_tag": str(uuid.uuid4()),
+                "delivery_tag": os.urandom(16).hex(),  # kombu's unacked-hash key: unique, opaque
             },
         }
         return orjson.dumps(envelope)
