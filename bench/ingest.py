@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,13 @@ def main() -> None:
     ratio = best("ingest", "rps") / best("bare", "rps")
     p99_ratio = best("ingest", "p99_ms") / best("bare", "p99_ms")
     print(f"throughput ratio ingest/bare (best of rounds): {ratio:.2f}   p99 ratio: {p99_ratio:.2f}")
+    # each round ran bare then ingest back to back: their ratios show how much the noise moved
+    pairs = list(zip(results["bare"], results["ingest"], strict=True))
+    rps_pairs = sorted(i["rps"] / b["rps"] for b, i in pairs)
+    p99_pairs = sorted(i["p99_ms"] / b["p99_ms"] for b, i in pairs)
+    print(f"per round: throughput ratio {' '.join(f'{r:.2f}' for r in rps_pairs)} (median "
+          f"{statistics.median(rps_pairs):.2f}), p99 ratio {' '.join(f'{r:.2f}' for r in p99_pairs)} (median "
+          f"{statistics.median(p99_pairs):.2f})")
     print(f"messages left in the queues: {queued}")
 
 
