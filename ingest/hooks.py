@@ -54,17 +54,22 @@ def _publisher() -> TaskPublisher:
 
 
 def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value (a scalar inside n containers is at n + 1), or the first depth past ``limit``.
+
+    Only containers are walked: most values of a hook body are scalars, and this runs on every hook.
+    """
+    if not isinstance(value, dict | list):
+        return 1
     stack = [(value, 1)]
-    deepest = 0
+    deepest = 1
     while stack:
         item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        children = item.values() if isinstance(item, dict) else item
+        if children and depth + 1 > deepest:
+            deepest = depth + 1  # its children, scalars or not, sit one level down
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 

@@ -191,3 +191,17 @@ def test_unknown_route_and_method_are_json_errors(client):
     assert client.get("/nope").json == {"error": "not_found"}
     response = client.get("/hooks/vtex/mystore/orders")
     assert response.status_code == 405 and response.json == {"error": "method_not_allowed"}
+
+
+@pytest.mark.parametrize(("containers", "too_deep"), [(31, False), (32, True)])
+def test_nesting_limit_is_32_levels_counting_the_innermost_value(client, redis_client, containers, too_deep):
+    # the body itself is level 1; a scalar inside n containers sits at level n + 1
+    body = "1"
+    for n in range(containers - 1):
+        body = f'{{"a":{body}}}' if n % 2 else f"[{body}]"
+    body = f'{{"email":"a@b.co","rclastcart":"add?sku=1","nest":{body}}}'
+    response = client.post("/hooks/vtex/mystore/carts", data=body, content_type="application/json", headers=auth())
+    if too_deep:
+        assert response.status_code == 400 and response.json["detail"] == "JSON nested too deeply"
+    else:
+        assert response.status_code == 202
