@@ -115,7 +115,7 @@ def main() -> None:
     (workdir / "metrics").mkdir()
     env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
            "ACSYNC_LOG_LEVEL": args.log_level, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}  # hash seed: repeatable counts
     try:
         per_request = {}
         for app_name in ("bare", "ingest"):
