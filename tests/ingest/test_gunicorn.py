@@ -65,3 +65,16 @@ def test_chunked_oversized_body_is_413_over_real_http(gunicorn_ingest):
             pass  # the server may answer and close before reading everything
         answer = sock.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 413")
+
+
+def test_each_worker_freezes_the_loaded_app_out_of_full_collections():
+    import gc
+
+    from ingest import gunicorn_conf
+
+    assert gc.get_freeze_count() == 0
+    try:
+        gunicorn_conf.post_worker_init(object())
+        assert gc.get_freeze_count() > 10_000  # the imported app, not a handful of objects
+    finally:
+        gc.unfreeze()
