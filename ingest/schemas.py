@@ -139,14 +139,14 @@ class OriginField(BlankIsMissing):
         if not isinstance(value, dict):
             raise ValidationError("Not a valid object.")
         result: dict[str, str] = {}
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, Any] = {}
         for name, field in self.parts.items():
             if name not in value:
                 continue
             try:
                 loaded = field.deserialize(value[name])
             except ValidationError as exc:
-                errors[name] = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+                errors[name] = exc.messages
                 continue
             if loaded is not missing:
                 result[name] = loaded
