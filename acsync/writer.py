@@ -1,0 +1,29 @@
+"""``acsync writer``: run the ActiveCampaign writers (one thread per AC account)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from workers.config import ConfigError, load_settings
+from workers.logs import configure_logging
+from workers.observability import init_sentry
+
+
+@click.command("writer")
+def writer() -> None:
+    """Drain every ActiveCampaign account's outbox (run two for failover: one writes, one stands by)."""
+    from workers import metrics
+    from workers.writers.service import WriterService
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.UsageError(f"configuration: {exc}") from None
+    configure_logging(settings.log_level)
+    init_sentry(settings.sentry_dsn, component="writer")
+    port = os.environ.get("ACSYNC_WRITER_METRICS_PORT")
+    if port:
+        metrics.start_worker_metrics_server(int(port), settings.redis_url)
+    WriterService(settings).serve_forever()

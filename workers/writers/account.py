@@ -1,0 +1,239 @@
+"""The writer of one ActiveCampaign account: drains that account's outbox, and only that one.
+
+Each step does one unit of work so that no lane waits behind another: the customer index of a new
+connection (a page), then live orders, carts and contacts in turn, and historical orders only when no
+live write is due (history never delays live hooks). Every request goes through the account's shared
+limiter; a writer only ever waits for its own account's budget, so one store's backlog never delays a
+store on another account.
+
+What happens to each write (``workers.writers.results``): landed -> removed from the outbox and every
+event it covered reported (hook-to-ActiveCampaign latency); rejected by ActiveCampaign -> the DLQ, alone,
+with AC's reason, while the rest of its batch lands; failed -> the retry rule (``workers.retries.decide``):
+backoff, or the DLQ once attempts run out; deferred (a budget is spent) -> later, no attempt used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis
+
+from acclient import ActiveCampaign
+from workers import metrics
+from workers.config import StoreConfig
+from workers.dlq import DeadLetterQueue
+from workers.events import Event
+from workers.idempotency import IdStore
+from workers.logs import log_context
+from workers.outbox import Claimed, Outbox
+from workers.ratelimit import Throttled
+from workers.retries import RetrySettings, decide, is_retryable
+from workers.stats import Stats
+from workers.writers.carts import CartWriter
+from workers.writers.contacts import ContactWriter, ImportBudget
+from workers.writers.customers import CustomerIndex
+from workers.writers.lease import Lease
+from workers.writers.orders import BATCH_SIZE, OrderWriter, take_batch
+from workers.writers.results import Deferred, Failed, Landed, Rejected, Result
+
+log = logging.getLogger("acsync.writer")
+
+LIVE_LANES = ("order", "cart", "contact")
+HEARTBEATS = "acsync:writer:heartbeats"  # hash: account key -> {"owner", "at"} of the account's writer
+CARTS_PER_STEP = 4
+CONTACTS_PER_STEP = 250
+
+
+class AccountWriter:
+    def __init__(self, *, account_key: str, client: redis.Redis, ac: ActiveCampaign, stores: Sequence[StoreConfig],
+                 dlq: DeadLetterQueue, stats: Stats, retry: RetrySettings, claim_seconds: float = 120.0,
+                 lease_seconds: float = 60.0) -> None:
+        self.account_key = account_key
+        self.client = client
+        self.ac = ac
+        self.stores = list(stores)
+        self.label = "+".join(sorted(s.name for s in stores))
+        self.outbox = Outbox(client, account_key)
+        self.ids = IdStore(client, account_key)
+        self.dlq = dlq
+        self.stats = stats
+        self.retry_settings = retry
+        self.claim_seconds = claim_seconds
+        self.lease = Lease(client, self.outbox.account, ttl=lease_seconds)
+        connections = sorted({str(s.activecampaign.connection_id) for s in stores})
+        self.customers = {c: CustomerIndex(self.ids, ac, c) for c in connections}
+        self.orders = OrderWriter(ac, self.ids, self.customers)
+        self.carts = CartWriter(ac, self.ids, self.customers)
+        self.contacts = ContactWriter(ac, self.ids, ImportBudget(client, self.outbox.account))
+        self._turn = 0
+        self._index_retry_at = 0.0
+
+    # ------------------------------------------------------------------ one unit of work
+    def step(self, now: float | None = None) -> bool:
+        """Do one unit of work; False when nothing was due."""
+        now = time.time() if now is None else now
+        if not all(index.loaded() for index in self.customers.values()):
+            # orders and carts wait for the customer index (never two customers for one e-mail)
+            if self._load_index(now):
+                return True
+            return self._run_lane("contact", now)
+        for offset in range(len(LIVE_LANES)):
+            lane = LIVE_LANES[(self._turn + offset) % len(LIVE_LANES)]
+            if self._run_lane(lane, now):
+                self._turn = (self._turn + offset + 1) % len(LIVE_LANES)
+                return True
+        return self._run_lane("order_historical", now)
+
+    def _load_index(self, now: float) -> bool:
+        """Read one page of a connection's customers; False while backing off after a failure."""
+        if now < self._index_retry_at:
+            return False
+        index = next(i for i in self.customers.values() if not i.loaded())
+        try:
+            index.load_page()
+        except Exception as exc:
+            delay = 5.0 if is_retryable(exc) else 60.0
+            log.warning("could not read the customers of connection %s (%s); again in %.0fs", index.connection,
+                        exc, delay)
+            self._index_retry_at = now + delay
+        return True
+
+    def _run_lane(self, lane: str, now: float) -> bool:
+        limit = {"order": BATCH_SIZE, "order_historical": BATCH_SIZE, "cart": CARTS_PER_STEP,
+                 "contact": CONTACTS_PER_STEP}[lane]
+        claimed = self.outbox.claim(lane, limit, claim_seconds=self.claim_seconds, now=now)
+        if not claimed:
+            return False
+        if lane in ("order", "order_historical"):
+            batch, rest = take_batch(claimed)
+            for item in rest:
+                self.outbox.retry(item, 0.0, count=False)
+            metrics.WRITER_BATCH.labels(lane).observe(len(batch))
+            results = self.orders.write(batch, historical=lane == "order_historical")
+        elif lane == "cart":
+            results = self.carts.write(claimed)
+        else:
+            metrics.WRITER_BATCH.labels(lane).observe(len(claimed))
+            results = self.contacts.write(claimed)
+        for result in results:
+            self._settle(result)
+        return True
+
+    # ------------------------------------------------------------------ outcomes
+    def _settle(self, result: Result) -> None:
+        claimed = result.claimed
+        if isinstance(result, Landed):
+            done = self.outbox.complete(claimed)
+            now = time.time()
+            for summary in done.events:
+                latency = max(0.0, now - float(summary["received_at"]))
+                kind = summary["kind"]
+                metrics.TASKS.labels(kind, result.outcome).inc()
+                metrics.END_TO_END.labels(kind).observe(latency)
+                self.stats.record_event(kind, result.outcome, latency)
+                with log_context(event_id=summary["event_id"], store=summary["store"], kind=kind):
+                    log.info("written to ActiveCampaign: %s (%s %s, %.2fs after the hook)", result.outcome,
+                             claimed.lane, result.ac_id or "-", latency)
+            if done.overflow:
+                self.stats.incr(f"coalesced_uncounted:{claimed.lane}", amount=done.overflow)
+            metrics.WRITES.labels(self.label, claimed.lane, "landed").inc()
+        elif isinstance(result, Deferred):
+            self.outbox.retry(claimed, result.delay, count=False)
+            metrics.WRITES.labels(self.label, claimed.lane, "deferred").inc()
+        elif isinstance(result, Rejected):
+            self._dead(claimed, result.reason, result.error)
+        elif isinstance(result, Failed):
+            if isinstance(result.error, Throttled):
+                self.outbox.retry(claimed, result.error.retry_in, count=False)
+                return
+            attempt = self.outbox.attempts(claimed)
+            decision = decide(result.error, attempt, self.retry_settings)
+            error = f"{result.error.__class__.__name__}: {result.error}"[:500]
+            latest = self._latest_event_id(claimed)
+            if latest:
+                self.dlq.record_attempt(latest, attempt, error, decision.action == "retry")
+            if decision.action == "retry":
+                self.outbox.retry(claimed, decision.delay)
+                metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
+                self.stats.incr(f"retries:{claimed.lane}")
+                log.warning("write %s %s failed (attempt %d: %s); again in %.1fs", claimed.lane, claimed.key,
+                            attempt + 1, error, decision.delay)
+            else:
+                self._dead(claimed, decision.reason, error)
+
+    def _latest_event_id(self, claimed: Claimed) -> str | None:
+        raw = self.client.lindex(self.outbox.events_prefix + self.outbox.item_key(claimed.lane, claimed.key), -1)
+        return orjson.loads(raw)["event_id"] if raw else None
+
+    def _dead(self, claimed: Claimed, reason: str, error: str) -> None:
+        done = self.outbox.complete(claimed)
+        if claimed.lane.startswith("order"):
+            connection = str(claimed.payload["order"]["legacyConnectionId"])
+            # a replay must write again, not find its fingerprint and call itself unchanged
+            self.ids.update_record("order", connection, claimed.key, values={"fingerprint": ""})
+        for summary in done.events:
+            event = Event.from_dict(summary["event"])
+            self.dlq.add(event, reason=reason, error=error)
+            metrics.DEAD.labels(event.kind, reason).inc()
+            self.stats.incr(f"dead:{event.kind}")
+            with log_context(event_id=event.event_id, store=event.store, kind=event.kind):
+                log.warning("event sent to the dead-letter queue: %s (%s)", reason, error)
+        metrics.WRITES.labels(self.label, claimed.lane, "dead").inc()
+
+    # ------------------------------------------------------------------ running
+    def drain(self, *, timeout: float = 60.0, include_future: bool = False) -> None:
+        """Run steps until nothing is due (tests, the local run's report); ``include_future`` waits for
+        writes due later too (retries), up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.step():
+                continue
+            upcoming = self.outbox.next_due()
+            if not include_future or upcoming is None:
+                return
+            time.sleep(min(0.2, max(0.0, upcoming - time.time())))
+        raise TimeoutError(f"outbox of {self.label} not drained in {timeout}s")
+
+    def heartbeat(self) -> None:
+        self.client.hset(HEARTBEATS, self.account_key,
+                         orjson.dumps({"owner": self.lease.token, "at": time.time(), "stores": self.label}))
+
+    def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
+        """Hold the account's lease and write until ``stop`` is set; stand by while another process holds it."""
+        log.info("writer for %s started", self.label)
+        while not stop.is_set():
+            try:
+                held, newly = self.lease.take()
+                if not held:
+                    stop.wait(min(5.0, self.lease.ttl_ms / 4000))
+                    continue
+                if newly:
+                    released = self.outbox.release_claims()
+                    if released:
+                        log.warning("took over %s: %d writes of the previous writer are due again", self.label,
+                                    released)
+                self.heartbeat()
+                if not self.step():
+                    upcoming = self.outbox.next_due()
+                    wait = idle_wait if upcoming is None else min(idle_wait, max(0.0, upcoming - time.time()))
+                    self.outbox.wait_for_work(wait)
+            except redis.RedisError as exc:
+                log.warning("writer for %s: Redis unavailable (%s)", self.label, exc.__class__.__name__)
+                stop.wait(1.0)
+            except Exception:
+                log.exception("writer for %s: unexpected error", self.label)
+                stop.wait(1.0)
+        try:
+            self.lease.release()
+        except redis.RedisError:
+            pass
+        log.info("writer for %s stopped", self.label)
+
+
+def describe_heartbeats(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    return {(k.decode() if isinstance(k, bytes) else k): orjson.loads(v) for k, v in client.hgetall(HEARTBEATS).items()}

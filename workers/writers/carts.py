@@ -1,0 +1,67 @@
+"""Abandoned carts through v3 ``ecomOrders``, as ActiveCampaign's own WooCommerce plugin does.
+
+A cart needs the connection's e-commerce customer (reused or created: ``CustomerIndex``) and one
+``POST /ecomOrders`` with ``externalcheckoutid`` and ``abandonedDate``; the contact's names travel
+separately as a contact write (batched with other contacts). A cart whose customer ordered after it
+was abandoned is not created. A 422 duplicate means an earlier attempt created it: it is adopted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from acclient import SOURCE_REALTIME, ActiveCampaign, DuplicateError, OrderProduct, ValidationError
+from workers.errors import RetryLater
+from workers.idempotency import IdStore
+from workers.outbox import Claimed
+from workers.records import last_order_time, set_open_cart
+from workers.writers.customers import CustomerIndex
+from workers.writers.results import Failed, Landed, Result
+
+
+class CartWriter:
+    def __init__(self, ac: ActiveCampaign, ids: IdStore, customers: dict[str, CustomerIndex]) -> None:
+        self.ac = ac
+        self.ids = ids
+        self.customers = customers
+
+    def write(self, batch: Sequence[Claimed]) -> list[Result]:
+        return [self.write_one(item) for item in batch]
+
+    def write_one(self, item: Claimed) -> Result:
+        cart = item.payload
+        connection, email, checkout = str(cart["connection"]), cart["email"], cart["checkout"]
+        abandoned_at = float(cart["abandoned_at"])
+        try:
+            ordered = last_order_time(self.ids, connection, email)
+            if ordered is not None and ordered >= abandoned_at:
+                return Landed(item, "cart_superseded_by_order")
+            record = self.ids.get_record("cart", connection, checkout)
+            if record.get("ac_id"):
+                return Landed(item, "cart_exists", record["ac_id"])
+            index = self.customers[connection]
+            customer_id = index.customer_id(email)
+            when = datetime.fromtimestamp(abandoned_at).astimezone()
+            try:
+                created = self.ac.ecom_orders.create_abandoned_cart(
+                    connection_id=connection, customer_id=customer_id, externalcheckoutid=checkout, email=email,
+                    products=[OrderProduct(**p) for p in cart["products"]], total_price=int(cart["total"]),
+                    currency=cart["currency"], abandoned_date=when, external_created_date=when,
+                    order_url=cart.get("order_url"), source=SOURCE_REALTIME)
+            except DuplicateError:
+                created = self.ac.ecom_orders.find(connection_id=connection, externalcheckoutid=checkout)
+                if created is None:
+                    raise RetryLater("duplicate cart not found yet") from None
+            except ValidationError as exc:
+                if any("customerid" in e.pointer for e in exc.errors):
+                    index.forget(email)  # the remembered customer was deleted in ActiveCampaign
+                    raise RetryLater("customer missing in ActiveCampaign", delay=1) from None
+                raise
+            ac_id = str(created["id"])
+            self.ids.update_record("cart", connection, checkout, values={"ac_id": ac_id})
+            if not created.get("externalid"):
+                set_open_cart(self.ids, connection, email, ac_id=ac_id, checkout=checkout, abandoned_at=abandoned_at)
+            return Landed(item, "cart_created", ac_id)
+        except Exception as exc:  # classified by the account writer's retry decision
+            return Failed(item, exc)
