@@ -3,7 +3,8 @@
 Two styles over one core:
 
 * modern: ``ActiveCampaign(api_url=..., api_token=...)`` with ``.contacts``, ``.connections``,
-  ``.ecom_customers``, ``.ecom_orders`` raising typed errors from ``acclient.errors``;
+  ``.ecom_customers``, ``.ecom_orders``, ``.ecom_graphql`` (Ecommerce GraphQL) and ``.bulk_import``,
+  raising typed errors from ``acclient.errors``;
 * compatible with the ``active_campaign`` library: ``ACClient``, ``ACContact`` and
   ``acclient.ecommerce`` returning ``(success, response)`` tuples.
 
@@ -16,17 +17,24 @@ from acclient.errors import (
     ACError,
     APIError,
     AuthenticationError,
+    BulkImportRateLimited,
     DuplicateError,
     ErrorDetail,
+    GraphQLError,
     NotFoundError,
     RateLimitError,
+    RecordFailure,
+    RecordValidationError,
     ServerError,
+    TokenLimitError,
     TransportError,
     ValidationError,
 )
+from acclient.graphql import BulkResult, EcomGraphQL
 from acclient.ratelimit import IntervalRateLimiter, NoRateLimit, RateLimiter
-from acclient.resources import SOURCE_REALTIME, SOURCE_SYNC, OrderProduct, Page
+from acclient.resources import SOURCE_REALTIME, SOURCE_SYNC, BulkImport, OrderProduct, Page, chunk_contacts
 from acclient.transport import NO_RETRIES, RetryPolicy
+from acclient.values import AmountOutOfRange, cents_to_decimal
 
 __all__ = [
     "NO_RETRIES",
@@ -37,9 +45,15 @@ __all__ = [
     "ACError",
     "APIError",
     "ActiveCampaign",
+    "AmountOutOfRange",
     "AuthenticationError",
+    "BulkImport",
+    "BulkImportRateLimited",
+    "BulkResult",
     "DuplicateError",
+    "EcomGraphQL",
     "ErrorDetail",
+    "GraphQLError",
     "IntervalRateLimiter",
     "NoRateLimit",
     "NotFoundError",
@@ -47,8 +61,13 @@ __all__ = [
     "Page",
     "RateLimitError",
     "RateLimiter",
+    "RecordFailure",
+    "RecordValidationError",
     "RetryPolicy",
     "ServerError",
+    "TokenLimitError",
     "TransportError",
     "ValidationError",
+    "cents_to_decimal",
+    "chunk_contacts",
 ]

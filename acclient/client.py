@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from acclient.graphql import EcomGraphQL
 from acclient.ratelimit import IntervalRateLimiter, RateLimiter
 from acclient.requestor import RequestObserver, Requestor, resolve_api_url
-from acclient.resources import Connections, Contacts, EcomCustomers, EcomOrders
+from acclient.resources import BulkImport, Connections, Contacts, EcomCustomers, EcomOrders
 from acclient.transport import RetryPolicy, Transport
 
 DEFAULT_REQUESTS_PER_SECOND = 5.0
 
 
 class ActiveCampaign:
-    """An ActiveCampaign v3 API client.
+    """An ActiveCampaign API client: v3 resources, ``ecom_graphql`` (Ecommerce GraphQL) and ``bulk_import``.
 
     >>> ac = ActiveCampaign(api_url="https://myaccount.api-us1.com", api_token="...")
     >>> contact = ac.contacts.sync("ana@example.com", first_name="Ana")
@@ -50,6 +51,8 @@ class ActiveCampaign:
         self.connections = Connections(self.requestor)
         self.ecom_customers = EcomCustomers(self.requestor)
         self.ecom_orders = EcomOrders(self.requestor)
+        self.ecom_graphql = EcomGraphQL(self.requestor)
+        self.bulk_import = BulkImport(self.requestor)
 
     def __repr__(self) -> str:
         return f"ActiveCampaign(api_url={self.api_url!r})"

@@ -25,7 +25,7 @@ class ErrorDetail:
             return cls(title=str(raw))
         source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
         return cls(
-            title=str(raw.get("title") or ""),
+            title=str(raw.get("title") or raw.get("message") or ""),  # GraphQL errors carry "message"
             detail=str(raw.get("detail") or ""),
             code=str(raw.get("code") or ""),
             pointer=str(source.get("pointer") or ""),
@@ -33,9 +33,14 @@ class ErrorDetail:
 
 
 class ACError(Exception):
-    """Base class of every error raised by acclient."""
+    """Base class of every error raised by acclient.
+
+    ``partial`` is set by calls that send several requests (``ecom_graphql.bulk_upsert_*``) when they
+    fail part-way: a ``BulkResult`` of the records that had already landed or failed, None otherwise.
+    """
 
     retryable: bool = False
+    partial: Any = None
 
     def __init__(
         self,
@@ -109,3 +114,55 @@ class ServerError(APIError):
     """5xx without Retry-After: an ActiveCampaign-side fault, usually transient."""
 
     retryable = True
+
+
+class BulkImportRateLimited(RateLimitError):
+    """HTTP 400 "Rate limit exceeded." from ``/import/bulk_import`` (AC's per-minute import budget, not a 429).
+
+    ``retry_after`` is AC's Retry-After when given, else 60 seconds: the budget is counted per minute.
+    """
+
+    DEFAULT_RETRY_AFTER = 60.0
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=self.DEFAULT_RETRY_AFTER if retry_after is None else retry_after,
+                         **kwargs)
+
+
+class GraphQLError(APIError):
+    """A GraphQL answer carrying ``errors``; ``errors`` is AC's list as sent (dicts with ``message``...)."""
+
+    def __init__(self, message: str, *, errors: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.errors: list[dict[str, Any]] = errors or []
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """One entry of a "Validation errors" answer's ``extensions``: ``<index>-<field>-<key>`` -> reason.
+
+    ``index`` (position in the request) and ``field`` are None/"" when the extension key does not have
+    that form; ``key`` is then the raw extension key.
+    """
+
+    index: int | None
+    field: str
+    key: str
+    reason: str
+
+
+class RecordValidationError(GraphQLError):
+    """AC refused some records of a mutation ("Validation errors"); none of that call's records was applied.
+
+    ``failures`` maps each refused record's id (storeOrderId / storePrimaryId) to AC's reason;
+    ``records`` keeps the parsed entries with their request index.
+    """
+
+    def __init__(self, message: str, *, records: list[RecordFailure] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.records: list[RecordFailure] = records or []
+        self.failures: dict[str, str] = {record.key: record.reason for record in self.records}
+
+
+class TokenLimitError(GraphQLError):
+    """AC refused the document as too large ("More than 15000 grammar tokens"): send fewer records per call."""

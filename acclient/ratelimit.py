@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
 
@@ -16,6 +17,12 @@ from typing import Protocol, runtime_checkable
 class RateLimiter(Protocol):
     def acquire(self) -> None:
         """Block until one request may be sent (or raise to refuse it)."""
+
+
+@runtime_checkable
+class AdaptiveRateLimiter(RateLimiter, Protocol):
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Called after every response (429s, ``RateLimit-Remaining``) so the limiter can adapt."""
 
 
 class NoRateLimit:

@@ -38,6 +38,38 @@ def decimal_to_cents(amount: object, *, field: str = "amount", decimal_places: i
     return to_cents(decimal.scaleb(decimal_places), field=field)
 
 
+INT32_MAX = 2_147_483_647
+
+
+class AmountOutOfRange(ValueError):
+    """An amount ActiveCampaign cannot store: negative, or more than int32 minor units (2,147,483,647 cents)."""
+
+
+def cents_to_decimal(cents: int, *, decimal_places: int = 2) -> Decimal:
+    """Exact currency units from integer minor units: ``1999`` -> ``Decimal("19.99")``, ``1`` -> ``Decimal("0.01")``.
+
+    The result always has ``decimal_places`` digits after the point (``0`` -> ``Decimal("0.00")``) and never
+    goes through float. ``cents`` must be an int or an integral Decimal: booleans and floats raise
+    ``TypeError``, a fractional Decimal or NaN ``ValueError``. Negative amounts and amounts over
+    2,147,483,647 minor units (AC keeps money as int32 cents) raise ``AmountOutOfRange``.
+    """
+    if isinstance(decimal_places, bool) or not isinstance(decimal_places, int) or decimal_places < 0:
+        raise ValueError(f"decimal_places must be a non-negative integer (got {decimal_places!r})")
+    if isinstance(cents, bool) or not isinstance(cents, int | Decimal):
+        raise TypeError(f"cents must be an int, got {type(cents).__name__} {cents!r}")
+    if isinstance(cents, Decimal):
+        if not cents.is_finite() or cents != cents.to_integral_value():
+            raise ValueError(f"{cents!r} is not a whole number of minor units")
+        cents = int(cents)
+    if cents < 0:
+        raise AmountOutOfRange(f"amount of {cents} minor units is negative; ActiveCampaign stores amounts >= 0")
+    if cents > INT32_MAX:
+        raise AmountOutOfRange(
+            f"amount of {cents} minor units is over {INT32_MAX}, the largest amount ActiveCampaign can store"
+        )
+    return Decimal(cents).scaleb(-decimal_places)
+
+
 def to_iso8601(value: datetime | date | str) -> str:
     """Format a datetime as ISO 8601 with a UTC offset.
 

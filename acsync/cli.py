@@ -7,6 +7,7 @@ import click
 from acsync.localrun import run
 from acsync.ops import backfill, connections, dlq, hooks, spool, stats_command
 from acsync.sandboxes import sandbox
+from acsync.writer import writer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,5 +17,6 @@ def main() -> None:
 
 main.add_command(sandbox)
 main.add_command(run)
+main.add_command(writer)
 for command in (connections, hooks, dlq, stats_command, backfill, spool):
     main.add_command(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 INGEST = ["gunicorn", "-c", "python:ingest.gunicorn_conf", "ingest:create_app()"]  # bind from ACSYNC_INGEST_BIND
 WORKER = ["celery", "-A", "workers", "worker", "-l", "INFO"]
+WRITER = ["acsync", "writer"]  # ActiveCampaign writers, a thread per account; metrics on ACSYNC_WRITER_METRICS_PORT
 BEAT = ["celery", "-A", "workers", "beat", "-l", "INFO", "--schedule", "/tmp/acsync-celerybeat-schedule"]  # noqa: S108
 FLOWER = ["celery", "-A", "workers", "flower"]  # port from FLOWER_PORT
 AC_SANDBOX = ["acsync", "sandbox", "ac"]  # --host/--port added per deployment
@@ -13,6 +14,7 @@ VTEX_SANDBOX = ["acsync", "sandbox", "vtex"]
 SERVICES: dict[str, list[str]] = {
     "ingest": INGEST,
     "worker": WORKER,
+    "writer": WRITER,
     "beat": BEAT,
     "flower": FLOWER,
     "ac-sandbox": AC_SANDBOX,

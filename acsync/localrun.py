@@ -33,6 +33,7 @@ from workers.config import load_stores, render_stores_toml
 from workers.dlq import DeadLetterQueue
 from workers.events import QUEUE_FOR_KIND
 from workers.hookconfig import vtex_for, wanted_hook
+from workers.outbox import waiting_writes
 from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
@@ -167,7 +168,8 @@ class Demo:
 
 
 def queues_drained(client: redis.Redis) -> bool:
-    return sum(client.llen(q) for q in QUEUE_FOR_KIND.values()) == 0 and client.hlen("unacked") == 0
+    queued = sum(client.llen(q) for q in QUEUE_FOR_KIND.values()) + client.hlen("unacked")
+    return queued == 0 and waiting_writes(client) == 0
 
 
 def wait_drained(client: redis.Redis, timeout: float, say: Any) -> bool:
@@ -181,15 +183,28 @@ def wait_drained(client: redis.Redis, timeout: float, say: Any) -> bool:
         else:
             quiet_since = None
             depth = {q: client.llen(q) for q in QUEUE_FOR_KIND.values()}
-            say(f"waiting for the workers: queued {sum(depth.values())}, in flight {client.hlen('unacked')}")
+            say(f"waiting for the workers: queued {sum(depth.values())}, in flight {client.hlen('unacked')}, "
+                f"ActiveCampaign writes waiting {waiting_writes(client)}")
         time.sleep(1.0)
     return False
 
 
+def ac_state(ac_url: str, *, copies_within: float = 15.0) -> dict[str, Any]:
+    """The sandbox's state once every GraphQL order has its (asynchronous) v3 DeepData copy."""
+    deadline = time.monotonic() + copies_within
+    while True:
+        state = requests.get(ac_url + "/__sandbox/state", timeout=5).json()["accounts"].get("sandbox", {})
+        copied = {o.get("externalid") for o in state.get("ecomOrders", [])}
+        if all(o["storeOrderId"] in copied for o in state.get("cofe_orders", [])) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.5)
+
+
 def report(ac_url: str, client: redis.Redis, posted: Posted, stats_before: dict[str, int]) -> dict[str, Any]:
-    state = requests.get(ac_url + "/__sandbox/state", timeout=5).json()["accounts"].get("sandbox", {})
+    state = ac_state(ac_url)
     calls = requests.get(ac_url + "/__sandbox/requests", timeout=5).json()
     orders = state.get("ecomOrders", [])
+    cofe = state.get("cofe_orders", [])
     totals = Stats(client).totals()
     delta = {k: v - stats_before.get(k, 0) for k, v in totals.items() if v - stats_before.get(k, 0)}
     return {
@@ -197,7 +212,8 @@ def report(ac_url: str, client: redis.Redis, posted: Posted, stats_before: dict[
         "activecampaign": {
             "contacts": len(state.get("contacts", [])),
             "ecom_customers": len(state.get("ecomCustomers", [])),
-            "orders": sum(1 for o in orders if o.get("state") in ("1", "3")),
+            "orders": sum(1 for o in cofe if o.get("normalizedStatus") != "CANCELLED"),
+            "canceled_orders": sum(1 for o in cofe if o.get("normalizedStatus") == "CANCELLED"),
             "recovered_carts": sum(1 for o in orders if o.get("state") == "3"),
             "abandoned_carts": sum(1 for o in orders if o.get("state") == "2"),
             "list_memberships": len(state.get("contactLists", [])),
@@ -273,9 +289,10 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         }}))
         say(f"demo stores file: {work / 'stores.toml'} (connection id {connection['id']})")
 
-        say("starting ingest (gunicorn), a Celery worker and beat")
+        say("starting ingest (gunicorn), a Celery worker, the ActiveCampaign writer and beat")
         group.start("ingest", commands.INGEST)
         group.start("worker", commands.WORKER)
+        group.start("writer", commands.WRITER)
         group.start("beat", commands.BEAT)
         group.wait_http("ingest", urls["ingest"] + "/readyz")
         demo_store = load_stores(work / "stores.toml", env)[STORE]

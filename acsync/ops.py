@@ -19,9 +19,10 @@ import redis
 import workers
 from acclient import ACError, ActiveCampaign, DuplicateError
 from ingest.spool import Spool
+from workers.backfill import Backfill, BackfillError, BackfillProgress
 from workers.config import ConfigError, Settings, StoreConfig, load_settings
 from workers.dlq import DeadLetterQueue, DLQFilter
-from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
+from workers.events import BACKFILL_QUEUE, WORKER_QUEUES
 from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
 from workers.publish import TaskPublisher
 from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
@@ -327,51 +328,59 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
 @store_option
 @click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
               help="First creation date to import (UTC).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Default: now.")
-@click.option("--per-page", default=100, show_default=True)
-@click.option("--restart", is_flag=True, help="Ignore saved progress and start from the first page.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="Last creation date to import (UTC, inclusive). Default: five minutes ago (VTEX lists an "
+                   "order about four minutes after it is placed); runs without it share one progress.")
+@click.option("--per-page", default=100, show_default=True, type=click.IntRange(1, 100))
+@click.option("--restart", is_flag=True, help="Ignore saved progress and start again at --since.")
 @click.option("--json", "as_json", is_flag=True)
 def backfill(store_name: str, since: datetime, until: datetime | None, per_page: int, restart: bool,
              as_json: bool) -> None:
-    """Import historical orders with source 0 (no automations), through the same pipeline and limiter.
+    """Import historical orders as HISTORICAL, so that they fire no automations.
 
-    Orders are queued on their own queue (acsync.backfill) so live hooks are not delayed. Progress is
-    saved per page: running the command again resumes where it stopped.
+    The command only queues one event per order, on its own queue (acsync.backfill) so that live
+    hooks are not delayed; the workers read each order and the account writer sends history to
+    ActiveCampaign in batches with bulkUpsertOrdersAsync, within the account's rate limit. VTEX
+    lists at most 3,000 orders per query, so the range is read in windows of at most 3,000 orders;
+    a window that cannot be split below one second and still holds more is reported (exit 1, listed
+    under "truncated" in the JSON). Progress is saved per window and page: running the command
+    again resumes where it stopped.
     """
     config = settings()
     store = get_store(config, store_name)
     client = redis_client(config)
-    start = since.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
-    end = (until.replace(tzinfo=UTC) if until else datetime.now(UTC)).isoformat().replace("+00:00", "Z")
-    progress_key = f"acsync:backfill:{store.name}:{start}:{end}"
-    page = 1 if restart else int(client.get(progress_key) or 0) + 1
-    vtex = vtex_for(store)
-    publisher = TaskPublisher(workers.app, client)
-    queued = 0
     try:
-        first = vtex.list_orders(created_from=start, created_to=end, page=page, per_page=per_page)
-    except VTEXError as exc:
-        fail(f"VTEX: {exc}")
+        job = Backfill(vtex_for(store), TaskPublisher(workers.app, client), client, store=store.name,
+                       since=since.replace(tzinfo=UTC), until=until.replace(tzinfo=UTC) if until else None,
+                       per_page=per_page)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if restart:
+        job.reset()
+    try:
+        total = job.estimate()
+        with click.progressbar(length=total, label=f"backfill {store.name}", file=sys.stderr,
+                               show_pos=True) as bar:
+            def show(progress: BackfillProgress) -> None:
+                bar.length = max(bar.length or 0, progress.total, progress.queued)
+                bar.update(progress.queued - bar.pos)
+
+            result = job.run(show)
+    except BackfillError as exc:
+        fail(f"{exc} (run again to resume)")
         return
-    pages = int((first.get("paging") or {}).get("pages") or 1)
-    with click.progressbar(length=max(0, pages - page + 1), label=f"backfill {store.name}", file=sys.stderr) as bar:
-        result = first
-        while page <= pages:
-            for row in result.get("list") or []:
-                payload = {"OrderId": row["orderId"], "State": row.get("status", ""), "backfill": True}
-                publisher.enqueue(Event(kind="order", store=store.name, payload=payload,
-                                        dedupe_key=f"backfill:{row['orderId']}", event_id=new_event_id()))
-                queued += 1
-            client.set(progress_key, page, ex=30 * 86400)
-            bar.update(1)
-            page += 1
-            if page <= pages:
-                try:
-                    result = vtex.list_orders(created_from=start, created_to=end, page=page, per_page=per_page)
-                except VTEXError as exc:
-                    fail(f"VTEX on page {page}: {exc} (run again to resume)")
-    emit({"queued": queued, "pages": pages, "queue": BACKFILL_QUEUE}, as_json,
-         f"queued {queued} orders on {BACKFILL_QUEUE} ({pages} pages)")
+    except redis.RedisError as exc:
+        fail(f"Redis: {exc.__class__.__name__} (run again to resume)")
+        return
+    truncated = [window.as_dict() for window in result.truncated]
+    emit({"queued": result.queued, "queue": BACKFILL_QUEUE, "windows": result.windows, "pages": result.pages,
+          "total": result.total, "queued_total": result.queued_total, "truncated": truncated}, as_json,
+         f"queued {result.queued} orders on {BACKFILL_QUEUE} ({result.windows} windows, {result.pages} pages)")
+    if truncated:
+        for window in truncated:
+            click.echo(f"warning: {window['total']} orders were created from {window['from']} to {window['to']}, "
+                       f"more than VTEX lists for one query: only {window['queued']} were queued", err=True)
+        sys.exit(1)
 
 
 # ------------------------------------------------------------------------------ spool

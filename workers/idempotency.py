@@ -34,8 +34,8 @@ class IdStore:
         value = self.client.get(self._key(kind, *parts))
         return value.decode() if isinstance(value, bytes) else value
 
-    def set_id(self, kind: str, *parts: str, value: str) -> None:
-        self.client.set(self._key(kind, *parts), value, ex=RECORD_TTL)
+    def set_id(self, kind: str, *parts: str, value: str, pipe: Any = None) -> None:
+        (pipe if pipe is not None else self.client).set(self._key(kind, *parts), value, ex=RECORD_TTL)
 
     def forget(self, kind: str, *parts: str) -> None:
         self.client.delete(self._key(kind, *parts))
@@ -46,9 +46,11 @@ class IdStore:
         return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
                 for k, v in raw.items()}
 
-    def update_record(self, kind: str, *parts: str, values: dict[str, Any]) -> None:
+    def update_record(self, kind: str, *parts: str, values: dict[str, Any], pipe: Any = None) -> None:
+        """Set fields of a record; with ``pipe`` the writes join the caller's transaction."""
         key = self._key(kind, *parts)
-        pipe = self.client.pipeline()
-        pipe.hset(key, mapping={k: str(v) for k, v in values.items()})
-        pipe.expire(key, RECORD_TTL)
-        pipe.execute()
+        target = pipe if pipe is not None else self.client.pipeline()
+        target.hset(key, mapping={k: str(v) for k, v in values.items()})
+        target.expire(key, RECORD_TTL)
+        if pipe is None:
+            target.execute()

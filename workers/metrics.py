@@ -64,3 +64,8 @@ def start_worker_metrics_server(port: int, redis_url: str) -> None:
         registry = REGISTRY  # single process: children's counters are not visible; see docs/operations.md
     registry.register(QueueCollector(redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=1)))
     start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
+
+WRITES = Counter("acsync_writer_writes_total", "Outbox writes settled by the account writers",
+                 ["account", "lane", "result"])
+WRITER_BATCH = Histogram("acsync_writer_batch_size", "Records per ActiveCampaign write call", ["lane"],
+                         buckets=(1, 2, 5, 10, 20, 30, 50, 100, 250))

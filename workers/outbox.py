@@ -320,3 +320,12 @@ def known_accounts(client: redis.Redis) -> dict[str, str]:
 def total_depth(client: redis.Redis, accounts: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
     keys = accounts if accounts is not None else list(known_accounts(client).values())
     return {key: Outbox(client, key).depth() for key in keys}
+
+
+def waiting_writes(client: redis.Redis) -> int:
+    """Writes waiting or in flight in every account's outbox (0: every outbox is drained)."""
+    total = 0
+    for key in known_accounts(client).values():
+        box = Outbox(client, key)
+        total += sum(box.depth().values()) + box.in_flight()
+    return total

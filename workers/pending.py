@@ -47,10 +47,15 @@ def started(client: redis.Redis, event_id: str) -> None:
 
 def finished(client: redis.Redis, event_id: str) -> None:
     pipe = client.pipeline()
+    finish(pipe, event_id)
+    pipe.execute()
+
+
+def finish(pipe: redis.client.Pipeline, event_id: str) -> None:
+    """Add the end of the event to ``pipe`` (handed to the outbox, or done): the caller executes it."""
     pipe.zrem(PENDING, event_id)
     pipe.hdel(MESSAGES, event_id)
     pipe.hdel(STARTED, event_id)
-    pipe.execute()
 
 
 def fresh_copy(message: bytes) -> bytes:

@@ -1,14 +1,15 @@
-"""The pipeline: contact -> e-commerce customer -> order or abandoned cart, exactly once in effect.
+"""The VTEX side of an event: fetch, resolve, map, and hand the ActiveCampaign write to the outbox.
 
-Each function takes an event and a ``StoreContext`` (clients and the id memory of one store) and
-returns an outcome name. Every write is keyed and its ActiveCampaign id remembered before the next
-step, so a retry resumes where it stopped; a 422 duplicate means an earlier attempt wrote the record
-and its answer was lost, so the record is looked up and adopted.
+Each handler takes an event and a ``StoreContext`` and returns an outcome name. Handlers spend VTEX's
+budget only (the order, the customer behind a masked e-mail, SKUs, cart prices); what ActiveCampaign
+must receive goes through ``ctx.handoff`` to the account's outbox, where the account's writer
+(``workers.writers``) coalesces and batches it. The handoff, the id-memory updates that describe it and
+the end of the event in the pending ledger commit in one Redis transaction (``Handoff.commit``), so a
+crash either loses nothing or leaves the event to run again.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -20,41 +21,101 @@ from typing import Any
 
 import redis
 
-from acclient import (
-    SOURCE_REALTIME,
-    SOURCE_SYNC,
-    ActiveCampaign,
-    DuplicateError,
-    NotFoundError,
-    OrderProduct,
-    ValidationError,
-)
+from acclient import OrderProduct
 from acclient.values import decimal_to_cents
+from workers import pending
 from workers.cart import ParsedCart, checkout_id, parse_rclastcart
 from workers.config import StoreConfig
-from workers.errors import Defer, PermanentEventError, RetryLater
+from workers.errors import Defer, PermanentEventError
 from workers.events import Event
 from workers.idempotency import IdStore, email_key
-from workers.mapping import absolute_url, clean_text, fingerprint, full_size_image, is_masked, order_fields
+from workers.mapping import (
+    absolute_url,
+    clean_text,
+    full_size_image,
+    graphql_fingerprint,
+    graphql_order,
+    is_masked,
+)
+from workers.outbox import Outbox
+from workers.records import last_order_time, remember_order_time
 from workers.vtex import VTEXClient, VTEXError, VTEXNotFound
+from workers.writers.orders import estimate_tokens
 
 log = logging.getLogger("acsync.pipeline")
 
 SKU_CACHE_TTL = 24 * 3600
 
 
+class Handoff:
+    """The writes one event hands to the outbox, and the id-memory changes that go with them."""
+
+    def __init__(self, outbox: Outbox, ids: IdStore) -> None:
+        self.outbox = outbox
+        self.ids = ids
+        self.writes: list[tuple[str, str, dict[str, Any]]] = []
+        self.records: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+        self.id_values: list[tuple[tuple[str, ...], str]] = []
+
+    def put(self, lane: str, key: str, payload: dict[str, Any]) -> None:
+        if lane == "contact":  # merged into a waiting contact write: an absent field must not erase one
+            payload = {k: v for k, v in payload.items() if v is not None}
+        self.writes.append((lane, key, payload))
+
+    def update_record(self, *parts: str, values: dict[str, Any]) -> None:
+        self.records.append((parts, values))
+
+    def set_id(self, *parts: str, value: str) -> None:
+        self.id_values.append((parts, value))
+
+    def commit(self, client: redis.Redis, event: Event) -> None:
+        """Queue the writes, apply the id changes and end the event in the ledger, atomically."""
+        pipe = client.pipeline(transaction=True)
+        for lane, key, payload in self.writes:
+            self.outbox.put(lane, key, payload, event.to_dict(), merge=lane == "contact", pipe=pipe)
+        for parts, values in self.records:
+            self.ids.update_record(*parts, values=values, pipe=pipe)
+        for parts, value in self.id_values:
+            self.ids.set_id(*parts, value=value, pipe=pipe)
+        pending.finish(pipe, event.event_id)
+        pipe.execute()
+
+
 @dataclass
 class StoreContext:
     store: StoreConfig
-    ac: ActiveCampaign
     vtex: VTEXClient
     ids: IdStore
     redis: redis.Redis
+    outbox: Outbox
     now: Callable[[], float] = field(default=time.time)
+    handoff: Handoff | None = None
 
     @property
     def connection(self) -> str:
         return str(self.store.activecampaign.connection_id)
+
+    def for_event(self) -> StoreContext:
+        """A copy with an empty handoff, for one event."""
+        return StoreContext(store=self.store, vtex=self.vtex, ids=self.ids, redis=self.redis, outbox=self.outbox,
+                            now=self.now, handoff=Handoff(self.outbox, self.ids))
+
+    def put(self, lane: str, key: str, payload: dict[str, Any]) -> None:
+        if self.handoff is None:
+            raise RuntimeError("StoreContext.for_event() first")
+        self.handoff.put(lane, key, payload)
+
+    def handoff_set_id(self, *parts: str, value: str) -> None:
+        if self.handoff is None:
+            raise RuntimeError("StoreContext.for_event() first")
+        self.handoff.set_id(*parts, value=value)
+
+    def update_record(self, *parts: str, values: dict[str, Any]) -> None:
+        """Change an id-memory record together with the handoff (or at once, without one)."""
+        if self.handoff is None:
+            self.ids.update_record(*parts, values=values)
+        else:
+            self.handoff.update_record(*parts, values=values)
 
 
 def parse_time(value: str | None) -> float | None:
@@ -64,34 +125,6 @@ def parse_time(value: str | None) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
-
-
-# ---------------------------------------------------------------------------- shared steps
-def ensure_contact(ctx: StoreContext, email: str, *, first_name: str | None = None, last_name: str | None = None,
-                   phone: str | None = None) -> str:
-    cached = ctx.ids.get_id("contact", email_key(email))
-    if cached:
-        return cached
-    contact = ctx.ac.contacts.sync(email, first_name=clean_text(first_name), last_name=clean_text(last_name),
-                                   phone=clean_text(phone, 40))
-    ctx.ids.set_id("contact", email_key(email), value=str(contact["id"]))
-    return str(contact["id"])
-
-
-def ensure_customer(ctx: StoreContext, email: str, *, accepts_marketing: bool | None = None) -> str:
-    cached = ctx.ids.get_id("customer", ctx.connection, email_key(email))
-    if cached:
-        return cached
-    externalid = email.strip().lower()  # stable across guest checkouts, carts and profiles
-    try:
-        customer = ctx.ac.ecom_customers.create(connection_id=ctx.connection, externalid=externalid, email=email,
-                                                accepts_marketing=accepts_marketing)
-    except DuplicateError:
-        customer = ctx.ac.ecom_customers.find(connection_id=ctx.connection, externalid=externalid)
-        if customer is None:
-            raise RetryLater("duplicate customer not found yet") from None
-    ctx.ids.set_id("customer", ctx.connection, email_key(email), value=str(customer["id"]))
-    return str(customer["id"])
 
 
 def resolve_email(order: dict[str, Any], ctx: StoreContext) -> str:
@@ -131,95 +164,36 @@ def process_order(event: Event, ctx: StoreContext) -> str:
     change = parse_time(order.get("lastChange"))
     if applied and change and change < applied:
         return "stale"
+    state = {"last_change": order.get("lastChange", ""), "status": status}
     if status == "canceled":
-        return cancel_order(ctx, order_id, record, order)
-    if status not in ctx.store.order_states:
+        if not record.get("fingerprint") and not record.get("ac_id"):
+            ctx.update_record("order", ctx.connection, order_id, values=state)
+            return "canceled_before_sync"
+        if ctx.store.on_cancel == "keep":
+            ctx.update_record("order", ctx.connection, order_id, values=state)
+            return "canceled_kept"
+    elif status not in ctx.store.order_states:
         return "ignored_state"
-    if record.get("status") == "canceled":
+    elif record.get("status") == "canceled":
         return "stale"  # a canceled order is never brought back by a late event
 
-    # historical orders go in with source 0 so that they do not fire "Makes a purchase" automations
-    source = SOURCE_SYNC if event.payload.get("backfill") else SOURCE_REALTIME
-    fields = order_fields(order, ctx.store, source=source)
-    print_ = fingerprint(fields)
-    state = {"last_change": order.get("lastChange", ""), "status": status, "fingerprint": print_}
-    if record.get("ac_id") and record.get("fingerprint") == print_:
-        ctx.ids.update_record("order", ctx.connection, order_id, values=state)
+    # historical orders go in as HISTORICAL so that they do not fire purchase automations
+    historical = bool(event.payload.get("backfill"))
+    fields = graphql_order(order, ctx.store, historical=historical)
+    print_ = graphql_fingerprint(fields)
+    if record.get("fingerprint") == print_:
+        ctx.update_record("order", ctx.connection, order_id, values=state)
         return "unchanged"
 
-    email = resolve_email(order, ctx)
-    profile = order.get("clientProfileData") or {}
-    ensure_contact(ctx, email, first_name=profile.get("firstName"), last_name=profile.get("lastName"),
-                   phone=profile.get("phone"))
-    customer_id = ensure_customer(ctx, email)
-    fields.update(email=email, customer_id=customer_id)
-    remember_order_time(ctx, email, parse_time(order.get("creationDate")) or ctx.now())
-
-    if record.get("ac_id"):
-        ctx.ac.ecom_orders.update(record["ac_id"], **without(fields, "externalid"))
-        outcome, ac_id = "updated", record["ac_id"]
-    else:
-        ac_id, outcome = create_or_convert(ctx, email, order_id, fields)
-    ctx.ids.update_record("order", ctx.connection, order_id, values={**state, "ac_id": ac_id})
-    return outcome
-
-
-def create_or_convert(ctx: StoreContext, email: str, order_id: str, fields: dict[str, Any]) -> tuple[str, str]:
-    """Convert the customer's open abandoned cart into this order, or create the order."""
-    open_cart = ctx.ids.get_id("opencart", ctx.connection, email_key(email))
-    if open_cart:
-        try:
-            ctx.ac.ecom_orders.update(open_cart, **fields)  # adding externalid marks the cart recovered
-            ctx.ids.forget("opencart", ctx.connection, email_key(email))
-            return open_cart, "converted_cart"
-        except NotFoundError:
-            ctx.ids.forget("opencart", ctx.connection, email_key(email))  # deleted in AC: create instead
-        except DuplicateError:
-            ctx.ids.forget("opencart", ctx.connection, email_key(email))  # an earlier attempt converted it
-            existing = ctx.ac.ecom_orders.find(connection_id=ctx.connection, externalid=order_id)
-            if existing:
-                return str(existing["id"]), "converted_cart"
-    try:
-        created = ctx.ac.ecom_orders.create_order(connection_id=ctx.connection, **fields)
-        return str(created["id"]), "created"
-    except DuplicateError:
-        existing = ctx.ac.ecom_orders.find(connection_id=ctx.connection, externalid=order_id)
-        if existing is None:
-            raise RetryLater("duplicate order not found yet") from None
-        ctx.ac.ecom_orders.update(existing["id"], **without(fields, "externalid"))
-        return str(existing["id"]), "adopted"
-    except ValidationError as exc:
-        if any("customerid" in e.pointer for e in exc.errors):
-            # the cached customer was deleted in ActiveCampaign: forget it and start over
-            ctx.ids.forget("customer", ctx.connection, email_key(email))
-            raise RetryLater("customer missing in ActiveCampaign", delay=1) from None
-        raise
-
-
-def cancel_order(ctx: StoreContext, order_id: str, record: dict[str, str], order: dict[str, Any]) -> str:
-    state = {"status": "canceled", "last_change": order.get("lastChange", "")}
-    outcome = "canceled_before_sync"
-    if record.get("ac_id") and record.get("deleted") != "1":
-        if ctx.store.on_cancel == "delete":
-            with contextlib.suppress(NotFoundError):  # already gone is as good as deleted
-                ctx.ac.ecom_orders.delete(record["ac_id"])
-            state["deleted"] = "1"
-            outcome = "deleted"
-        else:
-            outcome = "canceled_kept"
-    ctx.ids.update_record("order", ctx.connection, order_id, values=state)
-    return outcome
-
-
-def remember_order_time(ctx: StoreContext, email: str, when: float) -> None:
-    key = ("lastorder", ctx.connection, email_key(email))
-    previous = ctx.ids.get_id(*key)
-    if not previous or float(previous) < when:
-        ctx.ids.set_id(*key, value=str(when))
-
-
-def without(fields: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if k not in names}
+    fields["email"] = resolve_email(order, ctx)
+    placed = parse_time(order.get("creationDate")) or ctx.now()
+    remember_order_time(ctx.ids, ctx.connection, fields["email"], placed)
+    first = not record.get("fingerprint") and not record.get("ac_id")
+    payload = {"order": fields, "placed_at": placed, "tokens": estimate_tokens(fields),
+               "outcome": "created" if first else ("canceled" if status == "canceled" else "updated")}
+    ctx.put("order_historical" if historical else "order", order_id, payload)
+    ctx.update_record("order", ctx.connection, order_id, values={**state, "fingerprint": print_})
+    return "queued"
 
 
 # ---------------------------------------------------------------------------- carts
@@ -235,28 +209,20 @@ def process_cart(event: Event, ctx: StoreContext) -> str:
     checkout = checkout_id(email, payload["rclastcart"])
     if ctx.ids.get_record("cart", ctx.connection, checkout).get("ac_id"):
         return "cart_exists"
-    last_order = ctx.ids.get_id("lastorder", ctx.connection, email_key(email))
-    if last_order and float(last_order) >= cart_time:
+    ordered = last_order_time(ctx.ids, ctx.connection, email)
+    if ordered is not None and ordered >= cart_time:
         return "cart_superseded_by_order"
 
     products, total = price_cart(ctx, parsed, payload)
-    ensure_contact(ctx, email, first_name=payload.get("firstName"), last_name=payload.get("lastName"))
-    customer_id = ensure_customer(ctx, email)
-    recovery_url = f"{ctx.store.store_url}/checkout/cart/{payload['rclastcart'].strip()}"
-    when = datetime.fromtimestamp(cart_time).astimezone()
-    try:
-        cart = ctx.ac.ecom_orders.create_abandoned_cart(
-            connection_id=ctx.connection, customer_id=customer_id, externalcheckoutid=checkout, email=email,
-            products=products, total_price=total, currency=ctx.store.currency, abandoned_date=when,
-            external_created_date=when, order_url=recovery_url, source=SOURCE_REALTIME)
-    except DuplicateError:
-        cart = ctx.ac.ecom_orders.find(connection_id=ctx.connection, externalcheckoutid=checkout)
-        if cart is None:
-            raise RetryLater("duplicate cart not found yet") from None
-    ctx.ids.update_record("cart", ctx.connection, checkout, values={"ac_id": str(cart["id"])})
-    if not cart.get("externalid"):
-        ctx.ids.set_id("opencart", ctx.connection, email_key(email), value=str(cart["id"]))
-    return "cart_created"
+    names = {"first_name": clean_text(payload.get("firstName")), "last_name": clean_text(payload.get("lastName"))}
+    if any(names.values()):
+        ctx.put("contact", email_key(email), {"email": email, **names})
+    ctx.put("cart", checkout, {
+        "connection": ctx.connection, "email": email, "checkout": checkout, "abandoned_at": cart_time,
+        "products": [product.__dict__ for product in products], "total": total, "currency": ctx.store.currency,
+        "order_url": f"{ctx.store.store_url}/checkout/cart/{payload['rclastcart'].strip()}",
+    })
+    return "queued"
 
 
 def price_cart(ctx: StoreContext, parsed: ParsedCart, payload: dict[str, Any]) -> tuple[list[OrderProduct], int]:
@@ -325,21 +291,19 @@ def process_customer(event: Event, ctx: StoreContext) -> str:
     opted_in = payload.get("isNewsletterOptIn") is True
     summary = json.dumps([email.lower(), payload.get("firstName"), payload.get("lastName"), phone], sort_keys=True)
     digest = hashlib.sha256(summary.encode()).hexdigest()[:32]
-    outcome = "contact_unchanged"
-    contact_id = ctx.ids.get_id("contact", email_key(email))
-    if not contact_id or ctx.ids.get_id("contactfp", email_key(email)) != digest:
-        contact = ctx.ac.contacts.sync(email, first_name=clean_text(payload.get("firstName")),
-                                       last_name=clean_text(payload.get("lastName")), phone=clean_text(phone, 40))
-        contact_id = str(contact["id"])
-        ctx.ids.set_id("contact", email_key(email), value=contact_id)
-        ctx.ids.set_id("contactfp", email_key(email), value=digest)
-        outcome = "contact_synced"
+    changed = ctx.ids.get_id("contactfp", email_key(email)) != digest
     list_id = ctx.store.activecampaign.list_id
-    if list_id and opted_in and not ctx.ids.get_id("subscribed", str(list_id), email_key(email)):
-        ctx.ac.contacts.update_list_status(list_id=list_id, contact_id=contact_id, status=1)
-        ctx.ids.set_id("subscribed", str(list_id), email_key(email), value="1")
-        outcome += "+subscribed"
-    return outcome
+    subscribe = bool(list_id and opted_in and not ctx.ids.get_id("subscribed", str(list_id), email_key(email)))
+    if not changed and not subscribe:
+        return "contact_unchanged"
+    contact: dict[str, Any] = {"email": email, "first_name": clean_text(payload.get("firstName")),
+                               "last_name": clean_text(payload.get("lastName")), "phone": clean_text(phone, 40)}
+    if subscribe:
+        contact["list_id"] = list_id
+        ctx.handoff_set_id("subscribed", str(list_id), email_key(email), value="1")
+    ctx.put("contact", email_key(email), contact)
+    ctx.handoff_set_id("contactfp", email_key(email), value=digest)
+    return "queued"
 
 
 HANDLERS: dict[str, Callable[[Event, StoreContext], str]] = {

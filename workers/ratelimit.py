@@ -13,16 +13,17 @@ one's second (see acclient.ratelimit.IntervalRateLimiter).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import redis
 
-# KEYS[1] = TAT key; ARGV[1] = interval (µs), ARGV[2] = max wait (µs). Returns wait in µs, or -wait
-# when refused. TAT is stored in µs since the epoch, from Redis TIME.
+# KEYS[1] = TAT key, KEYS[2] = slowdown factor key; ARGV[1] = interval (µs), ARGV[2] = max wait (µs).
+# Returns wait in µs, or -wait when refused. TAT is stored in µs since the epoch, from Redis TIME.
 _GCRA = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
-local interval = tonumber(ARGV[1])
+local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
+local interval = math.floor(tonumber(ARGV[1]) * factor)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local slot = math.max(tat, now)
 local wait = slot - now
@@ -33,7 +34,20 @@ redis.call('SET', KEYS[1], slot + interval, 'PX', math.floor((slot + interval - 
 return wait
 """
 
+# KEYS[1] = slowdown factor key; ARGV[1] = multiplier, ARGV[2] = cap, ARGV[3] = how long it holds (ms).
+# The factor grows on every signal and falls back to 1 when no signal came for ARGV[3] ms.
+_SLOW_DOWN = """
+local factor = tonumber(redis.call('GET', KEYS[1]) or '1')
+factor = math.min(tonumber(ARGV[2]), factor * tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], tostring(factor), 'PX', tonumber(ARGV[3]))
+return tostring(factor)
+"""
+
 KEY_PREFIX = "acsync:ratelimit:"
+SLOWDOWN_SUFFIX = ":slowdown"
+MAX_SLOWDOWN = 8.0  # at most 8x slower than configured (0.5 req/s at the default 4 req/s)
+SLOWDOWN_AFTER_429_SECONDS = 60.0
+SLOWDOWN_AFTER_LOW_REMAINING_SECONDS = 30.0
 
 
 class Throttled(Exception):
@@ -53,20 +67,46 @@ class RedisRateLimiter:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.key = KEY_PREFIX + account_key
+        self.slowdown_key = self.key + SLOWDOWN_SUFFIX
         self.interval_us = int((1.0 + margin) / rate * 1_000_000)
         self.max_wait_us = int(max_wait * 1_000_000)
         self._script = client.register_script(_GCRA)
+        self._slow_down = client.register_script(_SLOW_DOWN)
+        self._client = client
         self._sleep = sleep
         self._on_wait = on_wait
 
     def acquire(self) -> None:
-        wait_us = int(self._script(keys=[self.key], args=[self.interval_us, self.max_wait_us]))
+        wait_us = int(self._script(keys=[self.key, self.slowdown_key], args=[self.interval_us, self.max_wait_us]))
         if wait_us < 0:
             raise Throttled(-wait_us / 1_000_000)
         if self._on_wait is not None:
             self._on_wait(wait_us / 1_000_000)
         if wait_us:
             self._sleep(wait_us / 1_000_000)
+
+
+    def observe(self, status: int | None, headers: Mapping[str, str]) -> None:
+        """Adapt to the account's other users: ActiveCampaign's budget is shared by every integration.
+
+        A 429 means somebody else spends the account's budget too: halve our rate (down to 1/8) for
+        ``SLOWDOWN_AFTER_429_SECONDS``. A success whose ``RateLimit-Remaining`` is 0 means the window
+        is full although we stay under the limit: slow down by a quarter for a shorter while. With no
+        further signal the factor falls back to 1 (the configured rate).
+        """
+        if status == 429:
+            self.slow_down(2.0, SLOWDOWN_AFTER_429_SECONDS)
+            return
+        remaining = headers.get("RateLimit-Remaining") if headers else None
+        if status is not None and 200 <= status < 300 and remaining is not None and remaining.strip() == "0":
+            self.slow_down(1.25, SLOWDOWN_AFTER_LOW_REMAINING_SECONDS)
+
+    def slow_down(self, multiplier: float, seconds: float) -> float:
+        return float(self._slow_down(keys=[self.slowdown_key], args=[multiplier, MAX_SLOWDOWN, int(seconds * 1000)]))
+
+    def slowdown(self) -> float:
+        """The current slowdown factor (1.0: the configured rate)."""
+        return float(self._client.get(self.slowdown_key) or 1.0)
 
 
 def booked_ahead(client: redis.Redis, key: str) -> float:

@@ -60,3 +60,31 @@ def server_delay(exc: BaseException) -> float | None:
 def next_delay(exc: BaseException, attempt: int, settings: RetrySettings) -> float:
     delay = max(settings.backoff(attempt), server_delay(exc) or 0.0)
     return min(delay, float(MAX_COUNTDOWN_SECONDS))
+
+
+def reason_of(exc: BaseException) -> str:
+    """A short, stable name for a failure (metrics label, DLQ reason)."""
+    if isinstance(exc, PermanentEventError):
+        return exc.reason
+    status = getattr(exc, "status", None)
+    return f"{exc.__class__.__name__}" + (f"_{status}" if status else "")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a failed attempt: ``retry`` after ``delay`` seconds, or ``dead`` (the DLQ)."""
+
+    action: str
+    delay: float
+    reason: str
+
+
+def decide(exc: BaseException, attempt: int, settings: RetrySettings) -> Decision:
+    """The one retry rule: retryable failures back off until ``max_attempts``; anything else is dead at once.
+
+    ``attempt`` counts from 0 (the first try).
+    """
+    retryable = is_retryable(exc)
+    if retryable and attempt + 1 < settings.max_attempts:
+        return Decision("retry", next_delay(exc, attempt, settings), reason_of(exc))
+    return Decision("dead", 0.0, reason_of(exc) if not retryable else f"retries_exhausted:{reason_of(exc)}")

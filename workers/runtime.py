@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import threading
 from dataclasses import dataclass, field
 
 import redis
 
 import workers
-from acclient import NO_RETRIES, ActiveCampaign
-from workers import metrics
 from workers.config import Settings, load_settings
 from workers.dlq import DeadLetterQueue
 from workers.errors import PermanentEventError
 from workers.idempotency import IdStore
+from workers.outbox import Outbox
 from workers.pipeline import StoreContext
 from workers.publish import TaskPublisher
-from workers.ratelimit import RedisRateLimiter
 from workers.retries import RetrySettings
 from workers.stats import Stats
 from workers.vtex import VTEXClient
@@ -30,7 +27,6 @@ from workers.vtex import VTEXClient
 log = logging.getLogger("acsync.worker")
 
 current_kind: contextvars.ContextVar[str] = contextvars.ContextVar("acsync_current_kind", default="other")
-ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
 @dataclass
@@ -57,27 +53,13 @@ class Runtime:
                 store = self.settings.stores.get(store_name)
                 if store is None:
                     raise PermanentEventError("unknown_store", f"{store_name} is not in the stores file")
-                ac_settings = store.activecampaign
-                limiter = RedisRateLimiter(self.redis, store.ac_account_key, ac_settings.requests_per_second,
-                                           on_wait=metrics.LIMITER_WAIT.observe)
-                ac = ActiveCampaign(api_url=ac_settings.api_url, api_token=ac_settings.api_token,
-                                    rate_limiter=limiter, retry_policy=NO_RETRIES, read_timeout=20,
-                                    observer=self._count_call)
                 vtex = VTEXClient(api_url=store.vtex.api_url, app_key=store.vtex.app_key,
                                   app_token=store.vtex.app_token)
-                self._contexts[store_name] = StoreContext(store=store, ac=ac, vtex=vtex,
+                self._contexts[store_name] = StoreContext(store=store, vtex=vtex,
                                                           ids=IdStore(self.redis, store.ac_account_key),
-                                                          redis=self.redis)
+                                                          redis=self.redis,
+                                                          outbox=Outbox(self.redis, store.ac_account_key))
             return self._contexts[store_name]
-
-    def _count_call(self, method: str, path: str, status: int | None, _seconds: float) -> None:
-        kind = current_kind.get()
-        endpoint = f"{method} {ID_SEGMENT.sub('/{id}', path)}"
-        metrics.AC_CALLS.labels(kind, endpoint, str(status or "error")).inc()
-        try:
-            self.stats.incr(f"ac_calls:{kind}", f"ac_status:{status or 'error'}")
-        except redis.RedisError:
-            log.warning("could not count an ActiveCampaign call in Redis")
 
 
 _runtime: Runtime | None = None

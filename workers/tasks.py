@@ -27,13 +27,13 @@ from celery.signals import worker_init, worker_process_init
 import workers
 from workers import metrics, pending
 from workers.config import ConfigError, load_settings
-from workers.errors import Defer, PermanentEventError
+from workers.errors import Defer
 from workers.events import TASK_FOR_KIND, Event
 from workers.logs import configure_logging, log_context
 from workers.observability import init_sentry
 from workers.pipeline import HANDLERS
 from workers.ratelimit import Throttled
-from workers.retries import is_retryable, next_delay
+from workers.retries import decide, is_retryable
 from workers.runtime import current_kind, get_runtime
 
 log = logging.getLogger("acsync.worker")
@@ -50,13 +50,6 @@ def _init_process(**_: Any) -> None:
 
 def describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:500]
-
-
-def reason_of(exc: BaseException) -> str:
-    if isinstance(exc, PermanentEventError):
-        return exc.reason
-    status = getattr(exc, "status", None)
-    return f"{exc.__class__.__name__}" + (f"_{status}" if status else "")
 
 
 @worker_init.connect
@@ -92,7 +85,10 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
                      attempt=attempt):
         try:
-            outcome = HANDLERS[event.kind](event, runtime.context(event.store))
+            ctx = runtime.context(event.store).for_event()
+            outcome = HANDLERS[event.kind](event, ctx)
+            assert ctx.handoff is not None
+            ctx.handoff.commit(runtime.redis, event)  # the writes, their id memory and the ledger, at once
         except (Defer, Throttled) as exc:
             delay = exc.delay if isinstance(exc, Defer) else exc.retry_in
             reason = exc.reason if isinstance(exc, Defer) else "rate_limited"
@@ -106,26 +102,29 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
             return None
         finally:
             current_kind.reset(token)
+        if ctx.handoff.writes:  # the account's writer reports the event when ActiveCampaign has it
+            runtime.stats.incr(f"handed_off:{event.kind}")
+            log.info("event handed to the ActiveCampaign writer (%s)",
+                     ", ".join(f"{lane} {key}" for lane, key, _ in ctx.handoff.writes))
+            return outcome
         latency = max(0.0, time.time() - event.received_at)
         metrics.TASKS.labels(event.kind, outcome).inc()
         metrics.END_TO_END.labels(event.kind).observe(latency)
         runtime.stats.record_event(event.kind, outcome, latency)
-        pending.finished(runtime.redis, event.event_id)
         log.info("event processed: %s", outcome)
         return outcome
 
 
 def fail(runtime: Any, event: Event, exc: BaseException, attempt: int) -> None:
-    retryable = is_retryable(exc)
-    runtime.dlq.record_attempt(event.event_id, attempt, describe(exc), retryable)
-    if retryable and attempt + 1 < runtime.retry.max_attempts:
-        delay = next_delay(exc, attempt, runtime.retry)
-        republish(runtime, event, countdown=delay, retries=attempt + 1)
-        metrics.RETRIES.labels(event.kind, reason_of(exc)).inc()
+    decision = decide(exc, attempt, runtime.retry)
+    runtime.dlq.record_attempt(event.event_id, attempt, describe(exc), is_retryable(exc))
+    if decision.action == "retry":
+        republish(runtime, event, countdown=decision.delay, retries=attempt + 1)
+        metrics.RETRIES.labels(event.kind, decision.reason).inc()
         runtime.stats.incr(f"retries:{event.kind}")
-        log.warning("attempt %d failed (%s); retrying in %.1fs", attempt + 1, describe(exc), delay)
+        log.warning("attempt %d failed (%s); retrying in %.1fs", attempt + 1, describe(exc), decision.delay)
         return
-    reason = reason_of(exc) if not retryable else f"retries_exhausted:{reason_of(exc)}"
+    reason = decision.reason
     runtime.dlq.add(event, reason=reason, error=describe(exc))
     pending.finished(runtime.redis, event.event_id)
     metrics.DEAD.labels(event.kind, reason).inc()

@@ -5,7 +5,11 @@ It enforces what the real API enforces: the ``Api-Token`` header (403), required
 account (429 + ``Retry-After``), pagination with ``limit``/``offset``, ``filters[..]`` and
 ``orders[..]``. Ids come back as strings, as AC sends them.
 
-Not part of the API: ``/__sandbox/*`` to inspect state and the request log, reset, and change faults.
+The Ecommerce GraphQL API (``graphql_api``) and the bulk contact import (``bulk_import_api``) are blueprints
+over the same state; ``runtime`` applies their delayed work and serves ``/__sandbox/config``.
+
+Not part of the API: ``/__sandbox/*`` to inspect state and the request log, reset, and change faults and
+run-time settings.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
+from acclient.sandbox.bulk_import_api import create_bulk_import_blueprint
 from acclient.sandbox.faults import FaultInjector, SandboxConfig, SlidingWindowLimiter
-from acclient.sandbox.store import Account, SandboxStore
+from acclient.sandbox.graphql_api import create_graphql_blueprint
+from acclient.sandbox.runtime import EMAIL_RE, SandboxState, create_control_blueprint
+from acclient.sandbox.store import Account, SandboxStore, now_iso
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_LIMIT = 100
 
 
@@ -51,10 +57,6 @@ class NotFound(Exception):
     pass
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def parse_date(value: Any, name: str, resource: str) -> dict[str, Any] | None:
     if not isinstance(value, str):
         return error(f"The {resource} {name} must be a date string.", "field_invalid", name)
@@ -81,7 +83,9 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     store = SandboxStore()
     limiter = SlidingWindowLimiter(config.requests_per_second)
     faults = FaultInjector(config.faults, seed=config.seed)
-    app.extensions["ac_sandbox"] = {"store": store, "config": config, "limiter": limiter, "faults": faults}
+    state = SandboxState(store=store, config=config, faults=faults)
+    app.extensions["ac_sandbox"] = {"store": store, "config": config, "limiter": limiter, "faults": faults,
+                                    "state": state}
 
     # ---------------------------------------------------------------- request pipeline
     @app.before_request
@@ -120,7 +124,8 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
         if request.path.startswith("/api/3/"):
             endpoint = request.url_rule.rule if request.url_rule else request.path
             store.log.record(method=request.method, endpoint=endpoint, path=request.path,
-                             status=response.status_code, account=g.get("account"), at=g.get("started", 0.0))
+                             status=response.status_code, account=g.get("account"), at=g.get("started", 0.0),
+                             extra=g.get("log_extra"))
             if response.status_code < 400 and config.requests_per_second:
                 response.headers["RateLimit-Limit"] = str(int(config.requests_per_second))
                 response.headers["RateLimit-Remaining"] = str(g.get("remaining", 0))
@@ -307,6 +312,9 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
                                                 "email": str(fields["email"]),
                                                 "acceptsMarketing": str(fields.get("acceptsMarketing", "0")),
                                                 "totalRevenue": "0", "totalOrders": "0"})
+            # AC relates a customer to the contact with its e-mail, creating the contact if there is none: AC's
+            # WooCommerce plugin syncs abandoned carts of new shoppers with POST /ecomCustomers + /ecomOrders only.
+            acct.upsert_contact(row["email"], {})
             return written({"ecomCustomer": dict(row)})
 
     @app.get("/api/3/ecomCustomers")
@@ -413,14 +421,6 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
                 row[name] = str(row[name])
         return row
 
-    def refresh_customer_totals(acct: Account, customer_id: str) -> None:
-        orders = [o for o in acct.tables["ecomOrders"].values() if o["customerid"] == customer_id
-                  and o.get("externalid")]
-        customer = acct.tables["ecomCustomers"].get(customer_id)
-        if customer is not None:
-            customer["totalOrders"] = str(len(orders))
-            customer["totalRevenue"] = str(sum(int(o["totalPrice"]) for o in orders))
-
     @app.post("/api/3/ecomOrders")
     def order_create() -> tuple[Response, int]:
         fields = body("ecomOrder")
@@ -439,7 +439,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             row["state"] = "1" if fields.get("externalid") else "2"
             row.update(cdate=now_iso(), udate=now_iso())
             row = acct.insert("ecomOrders", row)
-            refresh_customer_totals(acct, row["customerid"])
+            acct.refresh_customer_totals(row["customerid"])
             return written({"ecomOrder": dict(row)})
 
     @app.get("/api/3/ecomOrders")
@@ -455,7 +455,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
                 return jsonify({"ecomOrder": row})
             if request.method == "DELETE":
                 del acct.tables["ecomOrders"][record_id]
-                refresh_customer_totals(acct, row["customerid"])
+                acct.refresh_customer_totals(row["customerid"])
                 return written({}, 200)
             fields = body("ecomOrder")
             errors = validate_order(fields, partial=True)
@@ -469,8 +469,13 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             if was_cart and row.get("externalid"):
                 row["state"] = "3"  # a converted cart is "recovered"
             row["udate"] = now_iso()
-            refresh_customer_totals(acct, row["customerid"])
+            acct.refresh_customer_totals(row["customerid"])
             return written({"ecomOrder": dict(row)}, 200)
+
+    # ---------------------------------------------------------------- GraphQL, bulk import, run-time control
+    app.register_blueprint(create_control_blueprint(state))
+    app.register_blueprint(create_graphql_blueprint(state))
+    app.register_blueprint(create_bulk_import_blueprint(state))
 
     # ---------------------------------------------------------------- inspection and control
     @app.get("/__sandbox/state")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 from collections import Counter, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-TABLES = ("contacts", "contactLists", "connections", "ecomCustomers", "ecomOrders")
+# v3 resources, then what the sandbox keeps for the Ecommerce GraphQL API ("COFE") and the bulk contact import.
+TABLES = ("contacts", "contactLists", "connections", "ecomCustomers", "ecomOrders",
+          "cofe_orders", "cofe_products", "bulk_imports")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -16,27 +25,66 @@ class Account:
     name: str
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
     ids: dict[str, itertools.count] = field(default_factory=lambda: {t: itertools.count(1) for t in TABLES})
+    # (table, *identity) -> record id, for the records that have a natural key (GraphQL orders and products)
+    keys: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
     def insert(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         record["id"] = str(next(self.ids[table]))
         self.tables[table][record["id"]] = record
         return record
 
+    def find_contact(self, email: str) -> dict[str, Any] | None:
+        """The contact with this e-mail address, compared case-insensitively like AC does."""
+        wanted = email.lower()
+        return next((c for c in self.tables["contacts"].values() if c["email"].lower() == wanted), None)
+
+    def upsert_contact(self, email: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Create the contact for ``email`` or update it. Only non-empty ``values`` are written, so an
+        absent or blank value never blanks a stored one (the behaviour of AC's GraphQL orders and bulk import)."""
+        changes = {k: v for k, v in values.items() if v not in (None, "", [], {})}
+        contact = self.find_contact(email)
+        if contact is None:
+            return self.insert("contacts", {"email": email, "firstName": "", "lastName": "", "phone": "",
+                                            "cdate": now_iso(), "udate": now_iso(), **changes})
+        if changes:
+            contact.update(changes, udate=now_iso())
+        return contact
+
+    def refresh_customer_totals(self, customer_id: str) -> None:
+        """Recompute an e-commerce customer's totalOrders/totalRevenue from its orders (carts do not count)."""
+        orders = [o for o in self.tables["ecomOrders"].values() if o["customerid"] == customer_id
+                  and o.get("externalid")]
+        customer = self.tables["ecomCustomers"].get(customer_id)
+        if customer is not None:
+            customer["totalOrders"] = str(len(orders))
+            customer["totalRevenue"] = str(sum(int(o["totalPrice"]) for o in orders))
+
 
 class RequestLog:
-    """What reached the sandbox: counts per endpoint and status, and the last requests in order."""
+    """What reached the sandbox: counts per endpoint and status, and the last requests in order.
+
+    An entry may carry extras (the GraphQL endpoint adds ``operations`` and ``records``); ``records`` are
+    also summed per endpoint so benchmarks can compute records per request."""
 
     def __init__(self, keep: int = 50_000) -> None:
         self.counts: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
+        self.records: Counter[str] = Counter()
+        self.operations: Counter[str] = Counter()
         self.entries: deque[dict[str, Any]] = deque(maxlen=keep)
 
-    def record(self, *, method: str, endpoint: str, path: str, status: int, account: str | None, at: float) -> None:
+    def record(self, *, method: str, endpoint: str, path: str, status: int, account: str | None, at: float,
+               extra: Mapping[str, Any] | None = None) -> None:
         key = f"{method} {endpoint}"
         self.counts[key] += 1
         self.statuses[f"{key} {status}"] += 1
-        self.entries.append({"method": method, "endpoint": endpoint, "path": path, "status": status,
-                             "account": account, "at": at})
+        entry = {"method": method, "endpoint": endpoint, "path": path, "status": status, "account": account,
+                 "at": at}
+        if extra:
+            entry.update(extra)
+            self.records[key] += int(extra.get("records", 0))
+            self.operations.update(extra.get("operations", ()))
+        self.entries.append(entry)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -44,8 +92,41 @@ class RequestLog:
             "by_endpoint": dict(self.counts),
             "by_status": dict(self.statuses),
             "status_totals": dict(Counter(str(e["status"]) for e in self.entries)),
+            "records_by_endpoint": dict(self.records),
+            "operations": dict(self.operations),
             "recent": list(self.entries)[-200:],
         }
+
+
+class DueQueue:
+    """Work that takes effect later (AC's asynchronous copies and imports), applied lazily in due order.
+
+    Nothing runs by itself: ``run_due(now)`` applies every action whose due time has come, oldest first
+    (ties in scheduling order). The sandbox calls it at the start of every request, so delayed work is
+    never visible in the response of the call that scheduled it, and is visible to any request made
+    after its due time."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+
+    def schedule(self, due: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, (due, next(self._sequence), action))
+
+    def run_due(self, now: float) -> int:
+        """Apply what is due; returns how many actions ran."""
+        ran = 0
+        while self._heap and self._heap[0][0] <= now:
+            _, _, action = heapq.heappop(self._heap)
+            action()
+            ran += 1
+        return ran
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def clear(self) -> None:
+        self._heap.clear()
 
 
 class SandboxStore:
@@ -53,6 +134,7 @@ class SandboxStore:
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
         self.log = RequestLog()
+        self.pending = DueQueue()
 
     def account(self, name: str) -> Account:
         with self.lock:
@@ -64,6 +146,7 @@ class SandboxStore:
         with self.lock:
             self.accounts.clear()
             self.log = RequestLog()
+            self.pending.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

@@ -11,9 +11,14 @@ import requests
 from acclient.sandbox import BackgroundServer, SandboxConfig
 from acclient.sandbox import create_app as create_ac_sandbox
 from tests.factories import make_settings, store_table
+from workers.events import Event
+from workers.pipeline import HANDLERS
+from workers.retries import RetrySettings
 from workers.runtime import Runtime, set_runtime
 from workers.vtex.sandbox import VTEXSandboxConfig, make_order
 from workers.vtex.sandbox import create_app as create_vtex_sandbox
+from workers.writers.account import AccountWriter
+from workers.writers.service import build_writer
 
 
 class Sandboxes:
@@ -43,7 +48,9 @@ class Sandboxes:
 
 @pytest.fixture
 def sandboxes() -> Iterator[Sandboxes]:
-    ac = BackgroundServer(create_ac_sandbox(SandboxConfig(requests_per_second=20, seed=3))).start()
+    # the v3 copy of GraphQL orders comes at once here; tests/workers/test_writers.py covers a late copy
+    ac = BackgroundServer(create_ac_sandbox(SandboxConfig(requests_per_second=20, seed=3,
+                                                          graphql_copy_delay=0.0, bulk_import_delay=0.0))).start()
     vtex = BackgroundServer(create_vtex_sandbox(VTEXSandboxConfig(seed=3))).start()
     boxes = Sandboxes(ac, vtex)
     response = requests.post(ac.url + "/api/3/connections", headers={"Api-Token": "sandbox-token"}, timeout=5,
@@ -73,6 +80,37 @@ def runtime(sandboxes, redis_url) -> Iterator[Runtime]:
     set_runtime(runtime)
     yield runtime
     set_runtime(None)
+
+
+TEST_RETRIES = RetrySettings(base=0.01, cap=0.05, max_attempts=4)
+
+
+def writer_for(runtime: Runtime, store: str = "mystore") -> AccountWriter:
+    """The account writer of a store, its customer index loaded (one request)."""
+    config = runtime.settings.stores[store]
+    writer = build_writer(runtime.settings, runtime.redis, config.ac_account_key,
+                          [s for s in runtime.settings.stores.values() if s.ac_account_key == config.ac_account_key],
+                          retry=TEST_RETRIES)
+    writer.drain()
+    return writer
+
+
+@pytest.fixture
+def writer(runtime) -> AccountWriter:
+    return writer_for(runtime)
+
+
+def handle(runtime: Runtime, event: Event, writer: AccountWriter | None = None) -> str:
+    """What a worker does with an event, then (with ``writer``) what the account writer makes of it."""
+    ctx = runtime.context(event.store).for_event()
+    outcome = HANDLERS[event.kind](event, ctx)
+    assert ctx.handoff is not None
+    ctx.handoff.commit(runtime.redis, event)
+    if writer is None or not ctx.handoff.writes:
+        return outcome
+    settled = writer.drain(include_future=True, timeout=20).get(event.event_id, {})
+    lanes = {"order": ("order", "order_historical"), "cart": ("cart",), "customer": ("contact",)}[event.kind]
+    return next((settled[lane] for lane in lanes if lane in settled), outcome)
 
 
 __all__ = ["Sandboxes", "make_order", "stores_for"]

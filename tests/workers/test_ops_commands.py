@@ -138,7 +138,7 @@ def test_backfill_queues_history_on_its_own_queue_and_resumes(cli, sandboxes, re
     sandboxes.seed_order(make_order("v800-01", created=base - timedelta(days=30)))  # before --since
     done = cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2", "--json")
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["queued"] == 5
+    assert json.loads(done.stdout) == {**json.loads(done.stdout), "queued": 5, "queue": BACKFILL_QUEUE, "windows": 1}
     client = redis.Redis.from_url(redis_url)
     assert client.llen(BACKFILL_QUEUE) == 5 and client.llen("acsync.orders") == 0
     again = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
@@ -146,20 +146,30 @@ def test_backfill_queues_history_on_its_own_queue_and_resumes(cli, sandboxes, re
     assert again["queued"] == 5  # another window: its own progress
     resumed = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
                              "--until", "2026-11-30", "--json").stdout)
-    assert resumed["queued"] == 0
+    assert resumed["queued"] == 0 and resumed["windows"] == 0
     assert json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
                           "--until", "2026-11-30", "--restart", "--json").stdout)["queued"] == 5
 
 
-def test_backfilled_orders_are_created_with_source_0(runtime, sandboxes):
-    from workers.pipeline import process_order
+def test_backfilled_orders_go_in_as_historical_through_the_async_bulk_upsert(runtime, sandboxes):
+    from tests.workers.conftest import handle, writer_for
 
-    sandboxes.seed_order(make_order("v950-01", status="invoiced"))
-    event = Event(kind="order", store="mystore", payload={"OrderId": "v950-01", "State": "invoiced",
-                                                           "backfill": True}, dedupe_key="b")
-    assert event.queue == BACKFILL_QUEUE
-    assert process_order(event, runtime.context("mystore")) == "created"
-    assert sandboxes.orders()[0]["source"] == "0"
+    writer = writer_for(runtime)
+    events = []
+    for n in range(3):
+        sandboxes.seed_order(make_order(f"v95{n}-01", status="invoiced"))
+        event = Event(kind="order", store="mystore", payload={"OrderId": f"v95{n}-01", "State": "invoiced",
+                                                               "backfill": True}, dedupe_key=f"b{n}")
+        assert event.queue == BACKFILL_QUEUE
+        assert handle(runtime, event) == "queued"
+        events.append(event)
+    settled = writer.drain()
+    assert {e.event_id: settled[e.event_id] for e in events} == {e.event_id: {"order_historical": "order_created"}
+                                                                  for e in events}
+    log = sandboxes.ac_requests()
+    assert log["by_endpoint"]["POST /api/3/ecom/graphql"] == 1  # the three in one bulkUpsertOrdersAsync
+    assert {o["creationSource"] for o in sandboxes.ac_state()["cofe_orders"]} == {"HISTORICAL"}
+    assert {o["source"] for o in sandboxes.orders()} == {"0"}  # no "Makes a purchase" automations
 
 
 def test_bad_stores_file_is_a_usage_error_naming_store_and_key(tmp_path, monkeypatch):

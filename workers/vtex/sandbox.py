@@ -1,9 +1,10 @@
 """A local VTEX serving the endpoints the pipeline reads, from seeded data (``acsync sandbox vtex``).
 
-Seed it with ``POST /__sandbox/orders`` (a full OMS order, see ``make_order``), ``/__sandbox/customers``
-and ``/__sandbox/conversations``. SKUs and simulation prices exist for any numeric SKU id
-(deterministic), unless seeded. Private endpoints require the app key and token. Faults as in the
-ActiveCampaign sandbox (``POST /__sandbox/faults``).
+Seed it with ``POST /__sandbox/orders`` (a full OMS order, see ``make_order``; ``/__sandbox/orders/bulk``
+takes a list of them), ``/__sandbox/customers`` and ``/__sandbox/conversations``. SKUs and simulation
+prices exist for any numeric SKU id (deterministic), unless seeded. Private endpoints require the app
+key and token. Faults as in the ActiveCampaign sandbox (``POST /__sandbox/faults``). List orders keeps
+VTEX's cap of 30 pages per query (``LIST_ORDERS_MAX_PAGES``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from acclient.sandbox.faults import FaultInjector, Faults
 
 DEFAULT_APP_KEY = "vtexappkey-test"
 DEFAULT_APP_TOKEN = "vtex-app-token"  # noqa: S105 - the sandbox's well-known test token
+
+# List orders reads at most 30 pages of one query, 100 orders a page ("The limit of information retrieval
+# is 30 pages", https://developers.vtex.com/docs/api-reference/orders-api#get-/api/oms/pvt/orders).
+# VTEX does not document its answer to page 31; the sandbox refuses it with a 400 in VTEX's error shape.
+LIST_ORDERS_MAX_PAGES = 30
+LIST_ORDERS_MAX_PER_PAGE = 100
 
 
 @dataclass
@@ -142,10 +149,19 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
         return jsonify(order)
 
     @app.get("/api/oms/pvt/orders")
-    def list_orders() -> Response:
+    def list_orders() -> tuple[Response, int] | Response:
+        """One page of the orders created in ``f_creationDate`` (bounds inclusive), oldest first.
+
+        ``paging.total`` and ``paging.pages`` count every matching order, also beyond the 30 pages
+        that can be read; asking for a page beyond 30 is answered 400 (see ``LIST_ORDERS_MAX_PAGES``).
+        """
         since = request.args.get("f_creationDate", "")
         page = max(1, int(request.args.get("page", 1)))
-        per_page = min(100, max(1, int(request.args.get("per_page", 15))))
+        per_page = min(LIST_ORDERS_MAX_PER_PAGE, max(1, int(request.args.get("per_page", 15))))
+        if page > LIST_ORDERS_MAX_PAGES:
+            return jsonify({"error": {"code": "1", "message": f"Page {page} is out of range: List orders "
+                                      f"returns at most {LIST_ORDERS_MAX_PAGES} pages, narrow the filters",
+                                      "exception": None}}), 400
         with state.lock:
             orders = sorted(state.orders.values(), key=lambda o: o["creationDate"])
         if since.startswith("creationDate:[") and " TO " in since:
@@ -217,6 +233,16 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
         with state.lock:
             state.orders[order["orderId"]] = order
         return jsonify({"status": "ok"})
+
+    @app.post("/__sandbox/orders/bulk")
+    def seed_orders() -> tuple[Response, int] | Response:
+        """Seed a JSON list of orders in one request (same as one ``/__sandbox/orders`` each)."""
+        orders = request.get_json(force=True)
+        if not isinstance(orders, list) or not all(isinstance(o, dict) and "orderId" in o for o in orders):
+            return jsonify({"error": "expected a JSON list of orders, each with an orderId"}), 400
+        with state.lock:
+            state.orders.update((order["orderId"], order) for order in orders)
+        return jsonify({"status": "ok", "seeded": len(orders)})
 
     @app.post("/__sandbox/customers")
     def seed_customer() -> Response:

@@ -14,6 +14,7 @@ backoff, or the DLQ once attempts run out; deferred (a budget is spent) -> later
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -72,6 +73,8 @@ class AccountWriter:
         self.contacts = ContactWriter(ac, self.ids, ImportBudget(client, self.outbox.account))
         self._turn = 0
         self._index_retry_at = 0.0
+        # event id -> lane -> final outcome, since the last drain (tests, reports)
+        self.settled: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ one unit of work
     def step(self, now: float | None = None) -> bool:
@@ -136,6 +139,7 @@ class AccountWriter:
                 metrics.TASKS.labels(kind, result.outcome).inc()
                 metrics.END_TO_END.labels(kind).observe(latency)
                 self.stats.record_event(kind, result.outcome, latency)
+                self.settled.setdefault(summary["event_id"], {})[claimed.lane] = result.outcome
                 with log_context(event_id=summary["event_id"], store=summary["store"], kind=kind):
                     log.info("written to ActiveCampaign: %s (%s %s, %.2fs after the hook)", result.outcome,
                              claimed.lane, result.ac_id or "-", latency)
@@ -172,13 +176,18 @@ class AccountWriter:
 
     def _dead(self, claimed: Claimed, reason: str, error: str) -> None:
         done = self.outbox.complete(claimed)
+        # a replay must write again, not find its fingerprint and call itself unchanged
         if claimed.lane.startswith("order"):
             connection = str(claimed.payload["order"]["legacyConnectionId"])
-            # a replay must write again, not find its fingerprint and call itself unchanged
             self.ids.update_record("order", connection, claimed.key, values={"fingerprint": ""})
+        elif claimed.lane == "contact":
+            self.ids.forget("contactfp", claimed.key)
+            if claimed.payload.get("list_id"):
+                self.ids.forget("subscribed", str(claimed.payload["list_id"]), claimed.key)
         for summary in done.events:
             event = Event.from_dict(summary["event"])
             self.dlq.add(event, reason=reason, error=error)
+            self.settled.setdefault(event.event_id, {})[claimed.lane] = f"dead:{reason}"
             metrics.DEAD.labels(event.kind, reason).inc()
             self.stats.incr(f"dead:{event.kind}")
             with log_context(event_id=event.event_id, store=event.store, kind=event.kind):
@@ -186,16 +195,17 @@ class AccountWriter:
         metrics.WRITES.labels(self.label, claimed.lane, "dead").inc()
 
     # ------------------------------------------------------------------ running
-    def drain(self, *, timeout: float = 60.0, include_future: bool = False) -> None:
-        """Run steps until nothing is due (tests, the local run's report); ``include_future`` waits for
-        writes due later too (retries), up to ``timeout``."""
+    def drain(self, *, timeout: float = 60.0, include_future: bool = False) -> dict[str, dict[str, str]]:
+        """Run steps until nothing is due and return what settled (event id -> outcome); with
+        ``include_future``, wait for writes due later too (retries), up to ``timeout``."""
+        self.settled = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.step():
                 continue
             upcoming = self.outbox.next_due()
             if not include_future or upcoming is None:
-                return
+                return self.settled
             time.sleep(min(0.2, max(0.0, upcoming - time.time())))
         raise TimeoutError(f"outbox of {self.label} not drained in {timeout}s")
 
@@ -228,10 +238,8 @@ class AccountWriter:
             except Exception:
                 log.exception("writer for %s: unexpected error", self.label)
                 stop.wait(1.0)
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.lease.release()
-        except redis.RedisError:
-            pass
         log.info("writer for %s stopped", self.label)
 
 

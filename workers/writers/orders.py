@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from acclient import ACError, ActiveCampaign
+from acclient.errors import RecordValidationError, TokenLimitError
 from acclient.graphql import Enum as GraphQLEnum
 from acclient.graphql import serialize
-from acclient.errors import RecordValidationError, TokenLimitError
 from workers.idempotency import IdStore, email_key
 from workers.outbox import Claimed, Enum
 from workers.records import forget_open_cart, open_cart, order_placed_at
@@ -105,7 +105,8 @@ class OrderWriter:
                 except (RecordValidationError, TokenLimitError) as exc:
                     return [Rejected(item, "ac_rejected", _reason(exc, item.key))]
                 return [self._landed(item, inputs[item.key], answer)]
-            send = self.ac.ecom_graphql.bulk_upsert_orders_async if historical else self.ac.ecom_graphql.bulk_upsert_orders
+            api = self.ac.ecom_graphql
+            send = api.bulk_upsert_orders_async if historical else api.bulk_upsert_orders
             result = send(list(inputs.values()))
         except ACError as exc:
             partial = getattr(exc, "partial", None)

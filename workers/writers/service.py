@@ -6,6 +6,7 @@ writer and the others stand by. Accounts come from the stores file (several stor
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -45,10 +46,8 @@ def build_writer(settings: Settings, client: redis.Redis, account_key: str, stor
 
     def count_call(method: str, path: str, status: int | None, _seconds: float) -> None:
         metrics.AC_CALLS.labels("writer", f"{method} {path.split('?')[0]}", str(status or "error")).inc()
-        try:
+        with contextlib.suppress(redis.RedisError):
             stats.incr("ac_calls:writer", f"ac_status:{status or 'error'}")
-        except redis.RedisError:
-            pass
 
     ac = ActiveCampaign(api_url=first.api_url, api_token=first.api_token, rate_limiter=limiter,
                         retry_policy=NO_RETRIES, read_timeout=30, observer=count_call)
