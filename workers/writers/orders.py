@@ -87,7 +87,8 @@ class OrderWriter:
         order = dict(payload["order"])
         connection = str(order["legacyConnectionId"])
         email = order["email"]
-        order["storeCustomerId"] = self.customers[connection].external_id(email)
+        index = self.customers.get(connection)  # None: a connection not in the stores file (AC refuses it)
+        order["storeCustomerId"] = index.external_id(email) if index else email.strip().lower()
         cart = open_cart(self.ids, connection, email)
         placed = order_placed_at(payload)
         if cart and cart.get("checkout") and placed is not None and placed > float(cart.get("abandoned_at") or 0):
@@ -132,7 +133,9 @@ class OrderWriter:
     def _landed(self, item: Claimed, order: dict[str, Any], answer: Any) -> Landed:
         connection = str(order["legacyConnectionId"])
         email = order["email"]
-        self.customers[connection].note_written(email, order["storeCustomerId"])
+        index = self.customers.get(connection)
+        if index is not None:
+            index.note_written(email, order["storeCustomerId"])
         if order.get("cartId"):
             forget_open_cart(self.ids, connection, email)
         ac_id = str(answer.get("id") or answer.get("recordId") or "") if isinstance(answer, dict) else ""
