@@ -35,16 +35,34 @@ class QueueCollector:
         depth = GaugeMetricFamily("acsync_queue_depth", "Messages waiting per queue", labels=["queue"])
         in_flight = GaugeMetricFamily("acsync_messages_in_flight", "Delivered, not yet acknowledged")
         dead = GaugeMetricFamily("acsync_dead_letters", "Entries in the dead-letter queue")
+        outbox = GaugeMetricFamily("acsync_outbox_depth", "ActiveCampaign writes waiting per account and lane",
+                                   labels=["account", "lane"])
+        heartbeat = GaugeMetricFamily("acsync_writer_heartbeat_age_seconds",
+                                      "Seconds since the account's writer last made progress", labels=["account"])
         try:
+            import time
+
+            from workers.outbox import Outbox, known_accounts
+            from workers.writers.account import describe_heartbeats
+
             for queue in WORKER_QUEUES:
                 depth.add_metric([queue], self.client.llen(queue))
             in_flight.add_metric([], self.client.hlen("unacked"))
             dead.add_metric([], self.client.zcard(INDEX))
+            beats = describe_heartbeats(self.client)
+            for account_hash, account_key in known_accounts(self.client).items():
+                for lane, count in Outbox(self.client, account_key).depth().items():
+                    outbox.add_metric([account_hash, lane], count)
+                beat = beats.get(account_key)
+                if beat:
+                    heartbeat.add_metric([account_hash], max(0.0, time.time() - float(beat["at"])))
         except Exception:
             return
         yield depth
         yield in_flight
         yield dead
+        yield outbox
+        yield heartbeat
 
 
 def start_worker_metrics_server(port: int, redis_url: str) -> None:

@@ -58,8 +58,9 @@ def contact_problem(contact: Any, lists: tuple[int, ...]) -> str | None:
     if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         return "Field 'tags' must be a list of strings"
     fields = contact.get("fields")
-    if fields is not None and not (isinstance(fields, list)
-                                   and all(isinstance(f, dict) and "id" in f and "value" in f for f in fields)):
+    if fields is not None and not (
+        isinstance(fields, list) and all(isinstance(f, dict) and "id" in f and "value" in f for f in fields)
+    ):
         return "Field 'fields' must be a list of objects with 'id' and 'value'"
     for name in ("subscribe", "unsubscribe"):
         entries = contact.get(name)
@@ -90,8 +91,10 @@ def import_contact(account: Account, contact: dict[str, Any]) -> dict[str, Any]:
     if contact.get("tags"):
         stored["tags"] = sorted(set(stored.get("tags", [])) | set(contact["tags"]))
     if contact.get("fields"):
-        stored["fieldValues"] = {**stored.get("fieldValues", {}),
-                                 **{str(f["id"]): f["value"] for f in contact["fields"]}}
+        stored["fieldValues"] = {
+            **stored.get("fieldValues", {}),
+            **{str(f["id"]): f["value"] for f in contact["fields"]},
+        }
     for entry in contact.get("subscribe") or []:
         set_list_status(account, stored["id"], str(entry["listid"]), 1, keep_unsubscribed=True)
     for entry in contact.get("unsubscribe") or []:
@@ -118,35 +121,60 @@ def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
         payload = request.get_json(silent=True)
         contacts = payload.get("contacts") if isinstance(payload, dict) else None
         single = isinstance(contacts, list) and len(contacts) == 1
-        limiter, limit, kind = ((single_limiter, config.bulk_import_single_per_minute, "single-contact") if single
-                                else (multi_limiter, config.bulk_import_multi_per_minute, "multi-contact"))
+        limiter, limit, kind = (
+            (single_limiter, config.bulk_import_single_per_minute, "single-contact")
+            if single
+            else (multi_limiter, config.bulk_import_multi_per_minute, "multi-contact")
+        )
         limiter.rate = limit
         allowed, _, retry_after = limiter.check(state.account().name)
         if not allowed:
-            return refused("Rate limit exceeded.", [f"Up to {limit} imports may be requested per minute for {kind}"
-                                                    f" requests; try again in {retry_after} seconds."])
+            return refused(
+                "Rate limit exceeded.",
+                [
+                    f"Up to {limit} imports may be requested per minute for {kind}"
+                    f" requests; try again in {retry_after} seconds."
+                ],
+            )
         if len(raw) > MAX_BYTES:
             return refused("Payload too large.", [f"The request body must be at most {MAX_BYTES} bytes."])
         if not isinstance(contacts, list) or not contacts:
             return refused(NOT_VALID, ["The body must be a JSON object with a non-empty 'contacts' list."])
         if len(contacts) > MAX_CONTACTS:
             return refused(NOT_VALID, [f"At most {MAX_CONTACTS} contacts may be imported per request."])
-        reasons = [{"contact": index, "failureReason": problem}
-                   for index, contact in enumerate(contacts)
-                   if (problem := contact_problem(contact, config.lists)) is not None]
+        reasons = [
+            {"contact": index, "failureReason": problem}
+            for index, contact in enumerate(contacts)
+            if (problem := contact_problem(contact, config.lists)) is not None
+        ]
         if reasons:
             return refused(NOT_VALID, reasons)
         with state.store.lock:
             account = state.account()
-            batch = account.insert("bulk_imports", {
-                "batchId": str(uuid.uuid4()), "status": "queued", "contacts": contacts, "success": [],
-                "failure": [], "exclude_automations": bool(payload.get("exclude_automations", False)),
-                "callback": payload.get("callback"), "queuedAt": now_iso()})
+            batch = account.insert(
+                "bulk_imports",
+                {
+                    "batchId": str(uuid.uuid4()),
+                    "status": "queued",
+                    "contacts": contacts,
+                    "success": [],
+                    "failure": [],
+                    "exclude_automations": bool(payload.get("exclude_automations", False)),
+                    "callback": payload.get("callback"),
+                    "queuedAt": now_iso(),
+                },
+            )
             state.schedule(config.bulk_import_delay, lambda: process_batch(account, batch))
         if state.faults.fail_after():
             return jsonify({"message": "Internal Server Error (injected after write)"}), 500
-        return jsonify({"success": 1, "queued_contacts": len(contacts), "batchId": batch["batchId"],
-                        "message": "Contact import queued"}), 200
+        return jsonify(
+            {
+                "success": 1,
+                "queued_contacts": len(contacts),
+                "batchId": batch["batchId"],
+                "message": "Contact import queued",
+            }
+        ), 200
 
     @blueprint.get("/api/3/import/info")
     def import_info() -> tuple[Response, int]:
@@ -158,7 +186,8 @@ def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
             batch = next((b for b in rows if b["batchId"] == batch_id), None)
             if batch is None:
                 return jsonify({"message": f"No Result found for batch {batch_id}"}), 404
-            return jsonify({"status": batch["status"], "success": list(batch["success"]),
-                            "failure": list(batch["failure"])}), 200
+            return jsonify(
+                {"status": batch["status"], "success": list(batch["success"]), "failure": list(batch["failure"])}
+            ), 200
 
     return blueprint

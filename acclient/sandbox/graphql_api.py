@@ -129,8 +129,9 @@ def json_from_value(value: Any) -> Any:
     return value
 
 
-def _install_scalar(scalar: GraphQLScalarType, *, output: Callable[[Any], Any], value: Callable[[Any], Any],
-                    literal: Callable[..., Any]) -> None:
+def _install_scalar(
+    scalar: GraphQLScalarType, *, output: Callable[[Any], Any], value: Callable[[Any], Any], literal: Callable[..., Any]
+) -> None:
     """Give an SDL-declared scalar its coercion, for graphql-core 3.2 (serialize/parse_*) and 3.3 (coerce_*)."""
     scalar.serialize = output  # type: ignore[method-assign]
     scalar.parse_value = value  # type: ignore[method-assign]
@@ -280,12 +281,21 @@ def upsert_ecom_customer(account: Account, order: Mapping[str, Any]) -> dict[str
     if external:
         customer = next((r for r in rows if (r["connectionid"], r["externalid"]) == (connection, external)), None)
     else:
-        customer = next((r for r in rows if r["connectionid"] == connection and r["email"].lower() == email.lower()),
-                        None)
+        customer = next(
+            (r for r in rows if r["connectionid"] == connection and r["email"].lower() == email.lower()), None
+        )
     if customer is None:
-        customer = account.insert("ecomCustomers", {"connectionid": connection, "externalid": external or email,
-                                                    "email": email, "acceptsMarketing": "0", "totalRevenue": "0",
-                                                    "totalOrders": "0"})
+        customer = account.insert(
+            "ecomCustomers",
+            {
+                "connectionid": connection,
+                "externalid": external or email,
+                "email": email,
+                "acceptsMarketing": "0",
+                "totalRevenue": "0",
+                "totalOrders": "0",
+            },
+        )
     customer["email"] = email
     if order.get("acceptsMarketing") is not None:
         customer["acceptsMarketing"] = "1" if order["acceptsMarketing"] else "0"
@@ -299,33 +309,53 @@ def cents(amount: str | None) -> int:
 def v3_order_fields(order: Mapping[str, Any]) -> dict[str, Any]:
     """The v3 ecomOrder fields of a stored GraphQL order (amounts in integer cents, as v3 has them)."""
     fields: dict[str, Any] = {
-        "connectionid": str(order["legacyConnectionId"]), "customerid": order["customerId"],
-        "email": order["email"], "externalid": order["storeOrderId"],
-        "source": "1" if order["creationSource"] == "REAL_TIME" else "0", "currency": order["currency"],
-        "totalPrice": str(cents(order["finalAmount"])), "externalCreatedDate": order["storeCreatedDate"],
+        "connectionid": str(order["legacyConnectionId"]),
+        "customerid": order["customerId"],
+        "email": order["email"],
+        "externalid": order["storeOrderId"],
+        "source": "1" if order["creationSource"] == "REAL_TIME" else "0",
+        "currency": order["currency"],
+        "totalPrice": str(cents(order["finalAmount"])),
+        "externalCreatedDate": order["storeCreatedDate"],
         "orderNumber": order["orderNumber"],
     }
-    optional = {"externalcheckoutid": order.get("cartId"), "externalUpdatedDate": order.get("storeModifiedDate"),
-                "normalizedStatus": order.get("normalizedStatus"),
-                "orderUrl": order.get("orderUrl"), "shippingMethod": order.get("shippingMethod")}
+    optional = {
+        "externalcheckoutid": order.get("cartId"),
+        "externalUpdatedDate": order.get("storeModifiedDate"),
+        "normalizedStatus": order.get("normalizedStatus"),
+        "orderUrl": order.get("orderUrl"),
+        "shippingMethod": order.get("shippingMethod"),
+    }
     fields.update({k: v for k, v in optional.items() if v is not None})
-    for v3_name, name in (("shippingAmount", "shippingAmount"), ("taxAmount", "taxAmount"),
-                          ("discountAmount", "discountsAmount")):
+    for v3_name, name in (
+        ("shippingAmount", "shippingAmount"),
+        ("taxAmount", "taxAmount"),
+        ("discountAmount", "discountsAmount"),
+    ):
         if order.get(name) is not None:
             fields[v3_name] = str(cents(order[name]))
     products = []
     for item in order.get("lineItems") or []:
         if item is None:
             continue
-        product = {"externalid": item.get("productStorePrimaryId") or item.get("storeLineItemId") or "",
-                   "name": item.get("name") or "", "price": cents(item.get("priceAmount")),
-                   "quantity": item.get("quantity") or 1}
+        product = {
+            "externalid": item.get("productStorePrimaryId") or item.get("storeLineItemId") or "",
+            "name": item.get("name") or "",
+            "price": cents(item.get("priceAmount")),
+            "quantity": item.get("quantity") or 1,
+        }
         product.update({k: item[k] for k in ("sku", "category", "imageUrl", "productUrl") if item.get(k)})
         products.append(product)
     fields["orderProducts"] = products
-    fields["orderDiscounts"] = [{"name": d.get("name") or "", "type": d.get("type") or "order",
-                                 "discountAmount": cents(d.get("discountAmount"))}
-                                for d in order.get("discounts") or [] if d is not None]
+    fields["orderDiscounts"] = [
+        {
+            "name": d.get("name") or "",
+            "type": d.get("type") or "order",
+            "discountAmount": cents(d.get("discountAmount")),
+        }
+        for d in order.get("discounts") or []
+        if d is not None
+    ]
     return fields
 
 
@@ -338,12 +368,22 @@ def copy_order_to_v3(account: Account, order: Mapping[str, Any]) -> dict[str, An
     fields = v3_order_fields(order)
     rows = account.tables["ecomOrders"].values()
     connection = fields["connectionid"]
-    target = next((r for r in rows if r["connectionid"] == connection and r.get("externalid") == order["storeOrderId"]),
-                  None)
+    target = next(
+        (r for r in rows if r["connectionid"] == connection and r.get("externalid") == order["storeOrderId"]), None
+    )
     recovering = False
     if target is None and order.get("cartId"):
-        target = next((r for r in rows if r["connectionid"] == connection and not r.get("externalid")
-                       and r.get("externalcheckoutid") == order["cartId"] and r.get("state") == "2"), None)
+        target = next(
+            (
+                r
+                for r in rows
+                if r["connectionid"] == connection
+                and not r.get("externalid")
+                and r.get("externalcheckoutid") == order["cartId"]
+                and r.get("state") == "2"
+            ),
+            None,
+        )
         recovering = target is not None
     state = V3_STATE.get(order.get("normalizedStatus") or "COMPLETED", "1")
     if target is None:
@@ -391,9 +431,13 @@ def apply_product(call: Call, product: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- resolvers
-def _bulk(info: GraphQLResolveInfo, records: list[dict[str, Any]], id_field: str,
-          problems: Callable[[Account, Mapping[str, Any]], list[str]],
-          apply: Callable[[Call, Mapping[str, Any]], dict[str, Any]]) -> list[dict[str, Any]]:
+def _bulk(
+    info: GraphQLResolveInfo,
+    records: list[dict[str, Any]],
+    id_field: str,
+    problems: Callable[[Account, Mapping[str, Any]], list[str]],
+    apply: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
+) -> list[dict[str, Any]]:
     call: Call = info.context
     if not call.apply:
         call.operations.append(info.field_name)
@@ -424,15 +468,17 @@ def resolve_bulk_upsert_products(_root: Any, info: GraphQLResolveInfo, products:
     return _bulk(info, products, "storePrimaryId", product_problems, apply_product)
 
 
-def resolve_order(_root: Any, info: GraphQLResolveInfo, legacyConnectionId: int,
-                  storeOrderId: str) -> dict[str, Any] | None:
+def resolve_order(
+    _root: Any, info: GraphQLResolveInfo, legacyConnectionId: int, storeOrderId: str
+) -> dict[str, Any] | None:
     call: Call = info.context
     record_id = call.account.keys.get(("cofe_orders", legacyConnectionId, storeOrderId))
     return None if record_id is None else call.account.tables["cofe_orders"][record_id]
 
 
-def resolve_product(_root: Any, info: GraphQLResolveInfo, legacyConnectionId: int,
-                    storePrimaryId: str) -> dict[str, Any] | None:
+def resolve_product(
+    _root: Any, info: GraphQLResolveInfo, legacyConnectionId: int, storePrimaryId: str
+) -> dict[str, Any] | None:
     call: Call = info.context
     record_id = call.account.keys.get(("cofe_products", legacyConnectionId, storePrimaryId))
     return None if record_id is None else call.account.tables["cofe_products"][record_id]
@@ -473,10 +519,10 @@ def create_graphql_blueprint(state: SandboxState) -> Blueprint:
     blueprint = Blueprint("ecom_graphql", __name__)
     schema = ecom_schema()
 
-    def run(call: Call, document: Any, variables: dict[str, Any] | None,
-            operation_name: str | None) -> ExecutionResult:
-        return execute_sync(schema, document, context_value=call, variable_values=variables,
-                            operation_name=operation_name)
+    def run(call: Call, document: Any, variables: dict[str, Any] | None, operation_name: str | None) -> ExecutionResult:
+        return execute_sync(
+            schema, document, context_value=call, variable_values=variables, operation_name=operation_name
+        )
 
     @blueprint.post("/api/3/ecom/graphql")
     def graphql_endpoint() -> tuple[Response, int]:
@@ -500,13 +546,17 @@ def create_graphql_blueprint(state: SandboxState) -> Blueprint:
             call = Call(state, state.account())
             result = run(call, document, variables, operation_name)
             state.log_extra(operations=call.operations, records=call.records)
-            if result.errors and result.data is None:  # a request error: variables, operation choice
-                return jsonify({"errors": [e.formatted for e in result.errors]}), 400
+            if result.errors:
+                errors = [e.formatted for e in result.errors]
+                if result.data is None:  # a request error: variable values, the choice of operation
+                    return jsonify({"errors": errors}), 400
+                return jsonify({"data": None, "errors": errors}), 200  # a resolver failed: nothing applied
             if call.failures:
-                return jsonify({"data": None, "errors": [{"message": VALIDATION_ERRORS,
-                                                          "extensions": call.failures}]}), 200
+                return jsonify(
+                    {"data": None, "errors": [{"message": VALIDATION_ERRORS, "extensions": call.failures}]}
+                ), 200
             mutation = operation is not None and operation.operation == OperationType.MUTATION
-            if mutation and not result.errors:
+            if mutation:
                 call.apply = True
                 result = run(call, document, variables, operation_name)
                 state.log_extra(applied=call.applied)

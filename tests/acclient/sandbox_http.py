@@ -22,18 +22,26 @@ def running(config: SandboxConfig) -> Iterator[BackgroundServer]:
         yield server
 
 
-def api(server: BackgroundServer, method: str, path: str, *, token: str = DEFAULT_TOKEN,
-        **kwargs: Any) -> requests.Response:
+def api(
+    server: BackgroundServer, method: str, path: str, *, token: str = DEFAULT_TOKEN, **kwargs: Any
+) -> requests.Response:
     """A request to ``/api/3{path}`` with the Api-Token header."""
     headers = {"Api-Token": token, **kwargs.pop("headers", {})}
     return requests.request(method, f"{server.url}/api/3{path}", headers=headers, timeout=10, **kwargs)
 
 
-def graphql(server: BackgroundServer, document: str, *, token: str = DEFAULT_TOKEN,
-            content_type: str = "application/graphql") -> requests.Response:
+def graphql(
+    server: BackgroundServer, document: str, *, token: str = DEFAULT_TOKEN, content_type: str = "application/graphql"
+) -> requests.Response:
     """POST a GraphQL document the way AC's plugin does (the body is the document itself)."""
-    return api(server, "POST", "/ecom/graphql", token=token, data=document.encode("utf-8"),
-               headers={"Content-Type": content_type})
+    return api(
+        server,
+        "POST",
+        "/ecom/graphql",
+        token=token,
+        data=document.encode("utf-8"),
+        headers={"Content-Type": content_type},
+    )
 
 
 def state(server: BackgroundServer, account: str = "sandbox") -> dict[str, list[dict[str, Any]]]:
@@ -60,9 +68,20 @@ def freeze_rate_limit_clock(server: BackgroundServer, at: float = 1_000.0) -> No
 
 
 def create_connection(server: BackgroundServer, externalid: str = "mystore") -> int:
-    response = api(server, "POST", "/connections", json={"connection": {
-        "service": "vtex", "externalid": externalid, "name": "My Store", "logoUrl": "https://example.com/l.png",
-        "linkUrl": "https://example.com"}})
+    response = api(
+        server,
+        "POST",
+        "/connections",
+        json={
+            "connection": {
+                "service": "vtex",
+                "externalid": externalid,
+                "name": "My Store",
+                "logoUrl": "https://example.com/l.png",
+                "linkUrl": "https://example.com",
+            }
+        },
+    )
     assert response.status_code == 201, response.text
     return int(response.json()["connection"]["id"])
 
@@ -111,9 +130,17 @@ def literal(value: Any, *, ensure_ascii: bool = True) -> str:
 
 def order(connection: int, store_order_id: str = "1335580501234-01", **fields: Any) -> dict[str, Any]:
     """An order record with every field AC requires; ``fields`` override or add."""
-    return {"legacyConnectionId": connection, "storeOrderId": store_order_id, "email": "ana@example.com",
-            "currency": "BRL", "creationSource": Enum("REAL_TIME"), "storeCreatedDate": "2024-05-01T10:00:00-03:00",
-            "orderNumber": store_order_id, "finalAmount": Decimal("123.50"), **fields}
+    return {
+        "legacyConnectionId": connection,
+        "storeOrderId": store_order_id,
+        "email": "ana@example.com",
+        "currency": "BRL",
+        "creationSource": Enum("REAL_TIME"),
+        "storeCreatedDate": "2024-05-01T10:00:00-03:00",
+        "orderNumber": store_order_id,
+        "finalAmount": Decimal("123.50"),
+        **fields,
+    }
 
 
 def product(connection: int, store_primary_id: str = "sku-1", **fields: Any) -> dict[str, Any]:

@@ -24,8 +24,9 @@ def contacts(count: int, **fields: Any) -> list[dict[str, Any]]:
     return [{"email": f"c{n}@example.com", **fields} for n in range(count)]
 
 
-def bulk_import(server: BackgroundServer, people: list[dict[str, Any]], *, token: str = DEFAULT_TOKEN,
-                **options: Any) -> requests.Response:
+def bulk_import(
+    server: BackgroundServer, people: list[dict[str, Any]], *, token: str = DEFAULT_TOKEN, **options: Any
+) -> requests.Response:
     """POST an import of ``people``; ``options`` go into the body (exclude_automations, callback)."""
     return api(server, "POST", "/import/bulk_import", token=token, json={"contacts": people, **options})
 
@@ -39,9 +40,20 @@ def completed(server: BackgroundServer, batch_id: str) -> dict[str, Any]:
 
 
 def test_an_import_is_queued_and_processed_after_the_delay(sandbox):
-    response = bulk_import(sandbox, [{"email": "ana@example.com", "first_name": "Ana", "last_name": "Silva",
-                                      "phone": "+55 11 9999", "customer_acct_name": "ACME"}, *contacts(2)],
-                           exclude_automations=True)
+    response = bulk_import(
+        sandbox,
+        [
+            {
+                "email": "ana@example.com",
+                "first_name": "Ana",
+                "last_name": "Silva",
+                "phone": "+55 11 9999",
+                "customer_acct_name": "ACME",
+            },
+            *contacts(2),
+        ],
+        exclude_automations=True,
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["success"], body["queued_contacts"], body["message"]) == (1, 3, "Contact import queued")
@@ -58,12 +70,26 @@ def test_an_import_is_queued_and_processed_after_the_delay(sandbox):
 
 
 def test_processing_maps_fields_and_never_blanks_stored_values(sandbox):
-    api(sandbox, "POST", "/contact/sync", json={"contact": {"email": "ana@example.com", "firstName": "Ana",
-                                                            "phone": "123"}})
+    api(
+        sandbox,
+        "POST",
+        "/contact/sync",
+        json={"contact": {"email": "ana@example.com", "firstName": "Ana", "phone": "123"}},
+    )
     configure(sandbox, bulk_import_delay=0.0)
-    batch = bulk_import(sandbox, [{"email": "ANA@example.com", "first_name": "", "last_name": "Silva",
-                                   "customer_acct_name": "ACME", "tags": ["vip", "vtex"],
-                                   "fields": [{"id": 7, "value": "gold"}]}]).json()["batchId"]
+    batch = bulk_import(
+        sandbox,
+        [
+            {
+                "email": "ANA@example.com",
+                "first_name": "",
+                "last_name": "Silva",
+                "customer_acct_name": "ACME",
+                "tags": ["vip", "vtex"],
+                "fields": [{"id": 7, "value": "gold"}],
+            }
+        ],
+    ).json()["batchId"]
     done = completed(sandbox, batch)
     [ana] = state(sandbox)["contacts"]
     assert (ana["firstName"], ana["lastName"], ana["phone"], ana["orgname"]) == ("Ana", "Silva", "123", "ACME")
@@ -75,8 +101,10 @@ def test_subscribe_never_resubscribes_a_contact_who_unsubscribed(sandbox):
     contact = api(sandbox, "POST", "/contact/sync", json={"contact": {"email": "ana@example.com"}}).json()["contact"]
     api(sandbox, "POST", "/contactLists", json={"contactList": {"list": 1, "contact": contact["id"], "status": 2}})
     configure(sandbox, bulk_import_delay=0.3)
-    batch = bulk_import(sandbox, [{"email": "ana@example.com", "subscribe": [{"listid": 1}, {"listid": 2}],
-                                   "unsubscribe": [{"listid": 3}]}]).json()["batchId"]
+    batch = bulk_import(
+        sandbox,
+        [{"email": "ana@example.com", "subscribe": [{"listid": 1}, {"listid": 2}], "unsubscribe": [{"listid": 3}]}],
+    ).json()["batchId"]
     completed(sandbox, batch)
     statuses = {row["list"]: row["status"] for row in state(sandbox)["contactLists"]}
     assert statuses == {"1": 2, "2": 1, "3": 2}
@@ -108,12 +136,15 @@ def test_bodies_over_400000_bytes_are_refused(sandbox):
     assert at_limit.status_code == 200, at_limit.text
 
 
-@pytest.mark.parametrize(("bad", "reason"), [
-    ({"email": "not-an-email"}, "Field 'email' incorrect format"),
-    ({"first_name": "No e-mail"}, "Field 'email' is required"),
-    ({"email": "x@example.com", "subscribe": [{"listid": 99}]}, "List 99 does not exist"),
-    ({"email": "x@example.com", "tags": "vip"}, "Field 'tags' must be a list of strings"),
-])
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"email": "not-an-email"}, "Field 'email' incorrect format"),
+        ({"first_name": "No e-mail"}, "Field 'email' is required"),
+        ({"email": "x@example.com", "subscribe": [{"listid": 99}]}, "List 99 does not exist"),
+        ({"email": "x@example.com", "tags": "vip"}, "Field 'tags' must be a list of strings"),
+    ],
+)
 def test_one_invalid_contact_rejects_the_whole_batch(sandbox, bad, reason):
     configure(sandbox, bulk_import_delay=0.0)
     people = contacts(4)
