@@ -24,11 +24,14 @@ from workers.config import ConfigError, Settings, StoreConfig, load_settings
 from workers.dlq import DeadLetterQueue, DLQFilter
 from workers.events import BACKFILL_QUEUE, WORKER_QUEUES
 from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
+from workers.outbox import Outbox
 from workers.publish import TaskPublisher
 from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
-from workers.ratelimit import RedisRateLimiter, booked_ahead
+from workers.ratelimit import SLOWDOWN_SUFFIX, RedisRateLimiter, booked_ahead
 from workers.stats import Stats
 from workers.vtex import VTEXError
+from workers.writers.account import describe_heartbeats
+from workers.writers.service import stores_by_account
 
 
 def settings() -> Settings:
@@ -278,9 +281,20 @@ def dlq_purge(store: str | None, kind: str | None, older_than: str | None, newer
 # ------------------------------------------------------------------------------ stats
 def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[str, Any]:
     booked = {key.decode()[len(LIMITER_PREFIX):]: round(booked_ahead(client, key.decode()), 3)
-              for key in client.scan_iter(LIMITER_PREFIX + "*")}
+              for key in client.scan_iter(LIMITER_PREFIX + "*") if not key.decode().endswith(SLOWDOWN_SUFFIX)}
     stats = Stats(client)
+    beats = describe_heartbeats(client)
+    writers = {}
+    for account, stores in stores_by_account(config).items():
+        box = Outbox(client, account)
+        beat = beats.get(account)
+        writers["+".join(sorted(s.name for s in stores))] = {
+            "outbox": box.depth(), "in_flight": box.in_flight(),
+            "heartbeat_age_seconds": round(time.time() - float(beat["at"]), 1) if beat else None,
+            "slowdown": float(client.get(LIMITER_PREFIX + account + SLOWDOWN_SUFFIX) or 1.0),
+        }
     return {
+        "writers": writers,
         "queues": {queue: client.llen(queue) for queue in WORKER_QUEUES},
         "in_flight": client.hlen("unacked"),  # delivered, not yet acknowledged: running or waiting an ETA
         "dead_letters": DeadLetterQueue(client).size(),
@@ -310,6 +324,12 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
             recent = data[f"last_{minutes}_minutes"]
             click.echo("queues:       " + ", ".join(f"{q} {n}" for q, n in data["queues"].items()))
             click.echo(f"in flight:    {data['in_flight']}   dead letters: {data['dead_letters']}")
+            for name, writer in data["writers"].items():
+                age = writer["heartbeat_age_seconds"]
+                click.echo(f"writer {name}: waiting " + ", ".join(f"{k} {v}" for k, v in writer["outbox"].items())
+                           + f", in flight {writer['in_flight']}, "
+                           + ("no writer seen" if age is None else f"last step {age}s ago")
+                           + (f", slowed x{writer['slowdown']:g} (429s)" if writer["slowdown"] > 1 else ""))
             click.echo("rate limiter: " + (", ".join(f"{k} booked {v}s ahead" for k, v in
                                                      data["rate_limiter_booked_seconds"].items()) or "idle"))
             click.echo(f"last {minutes} min: " + (", ".join(f"{k} {v}" for k, v in sorted(recent.items())

@@ -36,15 +36,23 @@ class Stats:
             pipe.hincrby(minute, name, amount)
         pipe.expire(minute, MINUTE_TTL)
 
-    def record_event(self, kind: str, outcome: str, latency: float) -> None:
-        """One processed event: counters plus an end-to-end latency sample (last LATENCY_SAMPLES kept)."""
+    def record_event(self, kind: str, outcome: str, latency: float, *, store: str | None = None) -> None:
+        """One finished event: counters plus an end-to-end latency sample (last LATENCY_SAMPLES kept),
+        also per store when ``store`` is given (``events:<kind>@<store>``, latency ``<kind>@<store>``)."""
         pipe = self.client.pipeline(transaction=False)
-        self._count(pipe, (f"events:{kind}", f"outcome:{kind}:{outcome}"))
-        pipe.lpush(LATENCY_PREFIX + kind, f"{latency:.4f}")
-        pipe.ltrim(LATENCY_PREFIX + kind, 0, LATENCY_SAMPLES - 1)
+        names = [f"events:{kind}", f"outcome:{kind}:{outcome}"]
+        series = [kind]
+        if store:
+            names.append(f"events:{kind}@{store}")
+            series.append(f"{kind}@{store}")
+        self._count(pipe, tuple(names))
+        for name in series:
+            pipe.lpush(LATENCY_PREFIX + name, f"{latency:.4f}")
+            pipe.ltrim(LATENCY_PREFIX + name, 0, LATENCY_SAMPLES - 1)
         pipe.execute()
 
     def latency_percentiles(self, kind: str, percentiles: tuple[float, ...] = (50, 99)) -> dict[str, float]:
+        """Percentiles of a latency series: a kind (``order``) or a kind at a store (``order@mystore``)."""
         samples = sorted(float(x) for x in self.client.lrange(LATENCY_PREFIX + kind, 0, -1))
         if not samples:
             return {}

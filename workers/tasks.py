@@ -110,7 +110,7 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
         latency = max(0.0, time.time() - event.received_at)
         metrics.TASKS.labels(event.kind, outcome).inc()
         metrics.END_TO_END.labels(event.kind).observe(latency)
-        runtime.stats.record_event(event.kind, outcome, latency)
+        runtime.stats.record_event(event.kind, outcome, latency, store=event.store)
         log.info("event processed: %s", outcome)
         return outcome
 

@@ -62,9 +62,11 @@ def set_faults(server: BackgroundServer, **faults: Any) -> None:
     requests.post(server.url + "/__sandbox/faults", json=faults, timeout=5).raise_for_status()
 
 
-def freeze_rate_limit_clock(server: BackgroundServer, at: float = 1_000.0) -> None:
-    """Make every request fall in the same instant for the 5 req/s limiter, so limits are hit deterministically."""
-    server.app.extensions["ac_sandbox"]["limiter"].clock = lambda: at
+def freeze_rate_limit_clock(server: BackgroundServer) -> None:
+    """Make every later request fall in one instant for the 5 req/s limiter (an hour after now, so earlier
+    requests no longer count), so the limit is hit deterministically."""
+    frozen = time.monotonic() + 3600.0
+    server.app.extensions["ac_sandbox"]["limiter"].clock = lambda: frozen
 
 
 def create_connection(server: BackgroundServer, externalid: str = "mystore") -> int:

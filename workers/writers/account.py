@@ -123,12 +123,18 @@ class AccountWriter:
         else:
             metrics.WRITER_BATCH.labels(lane).observe(len(claimed))
             results = self.contacts.write(claimed)
+        retried: list[str] = []
         for result in results:
-            self._settle(result)
+            error = self._settle(result)
+            if error:
+                retried.append(error)
+        if retried:  # one line per call, not per record: a refused batch of 30 is one event for ops
+            log.warning("%d %s write(s) failed and will be retried: %s", len(retried), lane, retried[0])
         return True
 
     # ------------------------------------------------------------------ outcomes
-    def _settle(self, result: Result) -> None:
+    def _settle(self, result: Result) -> str | None:
+        """Act on one write's result; returns the error of a write put back for a retry."""
         claimed = result.claimed
         if isinstance(result, Landed):
             done = self.outbox.complete(claimed)
@@ -138,7 +144,7 @@ class AccountWriter:
                 kind = summary["kind"]
                 metrics.TASKS.labels(kind, result.outcome).inc()
                 metrics.END_TO_END.labels(kind).observe(latency)
-                self.stats.record_event(kind, result.outcome, latency)
+                self.stats.record_event(kind, result.outcome, latency, store=summary["store"])
                 self.settled.setdefault(summary["event_id"], {})[claimed.lane] = result.outcome
                 with log_context(event_id=summary["event_id"], store=summary["store"], kind=kind):
                     log.info("written to ActiveCampaign: %s (%s %s, %.2fs after the hook)", result.outcome,
@@ -154,7 +160,7 @@ class AccountWriter:
         elif isinstance(result, Failed):
             if isinstance(result.error, Throttled):
                 self.outbox.retry(claimed, result.error.retry_in, count=False)
-                return
+                return None
             attempt = self.outbox.attempts(claimed)
             decision = decide(result.error, attempt, self.retry_settings)
             error = f"{result.error.__class__.__name__}: {result.error}"[:500]
@@ -165,10 +171,11 @@ class AccountWriter:
                 self.outbox.retry(claimed, decision.delay)
                 metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
                 self.stats.incr(f"retries:{claimed.lane}")
-                log.warning("write %s %s failed (attempt %d: %s); again in %.1fs", claimed.lane, claimed.key,
-                            attempt + 1, error, decision.delay)
-            else:
-                self._dead(claimed, decision.reason, error)
+                log.debug("write %s %s failed (attempt %d: %s); again in %.1fs", claimed.lane, claimed.key,
+                          attempt + 1, error, decision.delay)
+                return f"{error} (attempt {attempt + 1}, again in {decision.delay:.1f}s)"
+            self._dead(claimed, decision.reason, error)
+        return None
 
     def _latest_event_id(self, claimed: Claimed) -> str | None:
         raw = self.client.lindex(self.outbox.events_prefix + self.outbox.item_key(claimed.lane, claimed.key), -1)
