@@ -37,6 +37,7 @@ from acsync.localredis import free_port, start_private_redis
 from acsync.processes import ProcessGroup
 from workers.config import render_stores_toml
 from workers.events import WORKER_QUEUES, Event
+from workers.outbox import waiting_writes
 from workers.publish import TaskPublisher
 from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
@@ -73,6 +74,7 @@ class Bench:
         }}))
         self.group.python("worker", ["celery", "-A", "workers", "worker", "-Q", ",".join(WORKER_QUEUES), "-c",
                                      str(concurrency), "--without-mingle", "--without-gossip", "-l", "WARNING"])
+        self.group.python("writer", ["acsync", "writer"])  # the ActiveCampaign side (bench/writers.py measures it)
         self.publisher = TaskPublisher(workers.app, self.client)
         self.stats = Stats(self.client)
         self.session = requests.Session()
@@ -99,7 +101,8 @@ class Bench:
         deadline = time.monotonic() + timeout
         quiet = None
         while time.monotonic() < deadline:
-            busy = sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked")
+            busy = sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked") + \
+                waiting_writes(self.client)
             if busy == 0:
                 quiet = quiet or time.monotonic()
                 if time.monotonic() - quiet > 1.0:

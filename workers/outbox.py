@@ -290,8 +290,9 @@ class Outbox:
         best: float | None = None
         for lane in lanes:
             first = self.client.zrange(self.due_key(lane), 0, 0, withscores=True)
-            if first and (best is None or first[0][1] < best):
-                best = float(first[0][1])
+            if first:
+                due = float(first[0][1])
+                best = due if best is None else min(best, due)
         return best
 
     def wait_for_work(self, timeout: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from acclient import SOURCE_REALTIME, ActiveCampaign, DuplicateError, OrderProduct, ValidationError
 from workers.errors import RetryLater
@@ -43,6 +44,7 @@ class CartWriter:
             index = self.customers[connection]
             customer_id = index.customer_id(email)
             when = datetime.fromtimestamp(abandoned_at).astimezone()
+            created: dict[str, Any] | None
             try:
                 created = self.ac.ecom_orders.create_abandoned_cart(
                     connection_id=connection, customer_id=customer_id, externalcheckoutid=checkout, email=email,
@@ -51,13 +53,13 @@ class CartWriter:
                     order_url=cart.get("order_url"), source=SOURCE_REALTIME)
             except DuplicateError:
                 created = self.ac.ecom_orders.find(connection_id=connection, externalcheckoutid=checkout)
-                if created is None:
-                    raise RetryLater("duplicate cart not found yet") from None
             except ValidationError as exc:
                 if any("customerid" in e.pointer for e in exc.errors):
                     index.forget(email)  # the remembered customer was deleted in ActiveCampaign
                     raise RetryLater("customer missing in ActiveCampaign", delay=1) from None
                 raise
+            if created is None:
+                raise RetryLater("duplicate cart not found yet")
             ac_id = str(created["id"])
             self.ids.update_record("cart", connection, checkout, values={"ac_id": ac_id})
             if not created.get("externalid"):

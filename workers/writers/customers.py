@@ -10,6 +10,7 @@ then names the existing customer's externalid as ``storeCustomerId`` and a cart 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from acclient import ActiveCampaign, DuplicateError
 from workers.errors import RetryLater
@@ -80,13 +81,14 @@ class CustomerIndex:
         if customer_id:
             return customer_id
         externalid = externalid or email.strip().lower()
+        customer: dict[str, Any] | None
         try:
             customer = self.ac.ecom_customers.create(connection_id=self.connection, externalid=externalid, email=email,
                                                      accepts_marketing=accepts_marketing)
         except DuplicateError:
             customer = self.ac.ecom_customers.find(connection_id=self.connection, externalid=externalid)
-            if customer is None:
-                raise RetryLater("duplicate customer not found yet") from None
+        if customer is None:
+            raise RetryLater("duplicate customer not found yet")
         self._remember(email, str(customer["id"]), externalid)
         return str(customer["id"])
 
