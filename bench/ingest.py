@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--seconds 10] [--connections 32] [--rounds 2]
 
-Runs the bare baseline (bench/bare_app.py: parse JSON, answer 202) and the real ingest under the
+Runs the bare baseline (bench/bare_app.py: parse JSON, answer 200) and the real ingest under the
 same gunicorn settings (ingest/gunicorn_conf.py), alternating them ``--rounds`` times so that machine
 noise hits both, and prints throughput, p50/p99 and the ratios. wrk comes from Debian's ``wrk``.
 """

@@ -1,7 +1,7 @@
 """Instructions per hook request, counted by valgrind: a measure that machine noise does not move.
 
     apt-get install valgrind
-    .venv/bin/python bench/ingest_instructions.py [--requests 300]
+    .venv/bin/python bench/ingest_instructions.py [--requests 300] [--kind orders]
 
 bench/ingest.py measures what users see (req/s, latency under gunicorn), but on a shared 2-core VM
 its absolute numbers drift by ±30 % within minutes. This counts the CPU instructions the Python
@@ -9,6 +9,7 @@ process executes per request instead (``valgrind --tool=callgrind``; user space 
 kernel's share of a Redis round trip is not in it), which repeats to within a fraction of a percent.
 Each app handles the same mix of order, cart and customer hooks through its WSGI callable in one
 process, against a private Redis; start-up is cancelled out by subtracting a run with no requests.
+``--kind`` serves only one kind of hook (``orders``, ``carts`` or ``customers``) instead of the mix.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SECRET = "bench-secret-0123456789abcdef"
+KINDS = ("orders", "carts", "customers")
 
 
 def hook_bodies(n: int) -> list[tuple[str, bytes]]:
@@ -58,8 +60,8 @@ def wsgi_environ(path: str, body: bytes) -> dict[str, Any]:
             "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, "REMOTE_ADDR": "127.0.0.1"}
 
 
-def child(app_name: str, rounds: int) -> None:
-    """Build the app, warm it up, then serve ``rounds`` x 3 requests (the part valgrind's difference keeps)."""
+def child(app_name: str, rounds: int, kinds: tuple[str, ...]) -> None:
+    """Build the app, warm it up, then serve ``rounds`` x len(kinds) requests (what valgrind's difference keeps)."""
     if app_name == "ingest":
         import ingest
 
@@ -76,16 +78,19 @@ def child(app_name: str, rounds: int) -> None:
             for _chunk in app(wsgi_environ(path, body), start_response):
                 pass
 
-    serve([r for n in range(10) for r in hook_bodies(n)])
-    workload = [r for n in range(300) for r in hook_bodies(1000 + n)]  # built in both runs: cancels out
-    serve(workload[: rounds * 3])
-    if any(not s.startswith("202") for s in statuses):
+    def bodies(n: int) -> list[tuple[str, bytes]]:
+        return [(path, body) for path, body in hook_bodies(n) if path.rsplit("/", 1)[1] in kinds]
+
+    serve([r for n in range(10) for r in bodies(n)])
+    workload = [r for n in range(300) for r in bodies(1000 + n)]  # built in both runs: cancels out
+    serve(workload[: rounds * len(kinds)])
+    if any(not s.startswith("200") for s in statuses):  # VTEX's contract: 200 for every accepted hook
         raise SystemExit(f"unexpected answers: {sorted(set(statuses))}")
 
 
-def instructions(app_name: str, rounds: int, env: dict[str, str]) -> int:
+def instructions(app_name: str, rounds: int, kind: str, env: dict[str, str]) -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-           "--child", app_name, "--requests", str(rounds * 3)]
+           "--child", app_name, "--requests", str(rounds * 3), "--kind", kind]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     match = re.search(r"Collected : (\d+)", out.stderr)
     if not match:
@@ -97,11 +102,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="per app, a multiple of 3 (at most 900)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--kind", choices=("mix", *KINDS), default="mix",
+                        help="serve only this kind of hook (default: orders, carts and customers in turn)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rounds = min(args.requests // 3, 300)
+    kinds = KINDS if args.kind == "mix" else (args.kind,)
     if args.child:
-        child(args.child, rounds)
+        child(args.child, rounds, kinds)
         return
     if not shutil.which("valgrind"):
         sys.exit("valgrind not found: apt-get install valgrind")
@@ -119,12 +127,13 @@ def main() -> None:
     try:
         per_request = {}
         for app_name in ("bare", "ingest"):
-            base = instructions(app_name, 0, env)
-            loaded = instructions(app_name, rounds, env)
-            per_request[app_name] = (loaded - base) / (rounds * 3)
+            base = instructions(app_name, 0, args.kind, env)
+            loaded = instructions(app_name, rounds, args.kind, env)
+            per_request[app_name] = (loaded - base) / (rounds * len(kinds))
     finally:
         server.stop()
-    print(f"# {rounds * 3} requests per app (orders, carts, customers in turn), log level {args.log_level}")
+    served = "orders, carts, customers in turn" if args.kind == "mix" else args.kind
+    print(f"# {rounds * len(kinds)} requests per app ({served}), log level {args.log_level}")
     for app_name, count in per_request.items():
         print(f"{app_name:7s} {count:12,.0f} instructions per request")
     print(f"ingest / bare: {per_request['ingest'] / per_request['bare']:.2f}")

@@ -2,7 +2,13 @@
 
 Order of checks, cheapest and least revealing first: body size (413) and content type (415), then
 the store (404), JSON (400), the VTEX ping (200, no auth), the secret (401), the schema (400), and
-finally the atomic dedupe-and-enqueue (202, or 200 for a duplicate, 503 if Redis is down).
+finally the atomic dedupe-and-enqueue (503 only if Redis and the spool are both down).
+
+Every accepted hook is answered 200, a duplicate too: VTEX's Feed v3 guide says the endpoint must
+always answer HTTP 200 within 5,000 ms and counts anything else as a failed delivery. The body says
+which it was: ``{"status": "accepted"|"duplicate", "event_id": ..., "duplicate": false|true}``, plus
+``"spooled": true`` when Redis was down and ``"dropped": [...]`` when a trigger's invalid optional
+fields were left out (``ingest.schemas.TriggerSchema``).
 """
 
 from __future__ import annotations
@@ -15,11 +21,10 @@ from typing import Any
 import orjson
 import redis
 from flask import Blueprint, Response, current_app, request
-from marshmallow import ValidationError
 
 from ingest import metrics
 from ingest.dedupe import dedupe_key
-from ingest.schemas import SCHEMA_FOR_KIND
+from ingest.schemas import Refused, schema_for
 from ingest.spool import Spool, SpoolError
 from workers.config import Settings, StoreConfig
 from workers.events import Event
@@ -126,30 +131,41 @@ def authenticate(store: StoreConfig) -> None:
 def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Response, int]:
     authenticate(store)
     try:
-        data = SCHEMA_FOR_KIND[kind].load(body)
-    except ValidationError as exc:
-        raise HookError(400, "validation_failed", fields=exc.normalized_messages()) from None
+        data, dropped = schema_for(kind, store.timezone).load_hook(body)
+    except Refused as exc:
+        if kind != "order":  # Master Data never resends a trigger: say that one was lost (never the e-mail)
+            log.info("%s trigger refused: %s", kind, exc.reason, extra={"store": store.name, "kind": kind})
+        raise HookError(400, exc.reason, fields=exc.fields) from None
     origin_account = (data.get("Origin") or {}).get("Account")
     if origin_account and origin_account != store.name:
         raise HookError(400, "validation_failed", reason="origin_mismatch",
                         fields={"Origin": {"Account": ["Does not match the store in the URL."]}})
+    if dropped:
+        for name in dropped:
+            metrics.dropped_counter(kind, name).inc()
     event = Event(kind=kind, store=store.name, payload=data, dedupe_key=dedupe_key(kind, store.name, data))
     started = time.perf_counter()
     try:
         result = _publisher().enqueue_once(event, dedupe_ttl_seconds=_settings().dedupe_window_seconds)
     except redis.RedisError as exc:
-        return spool_or_refuse(event, exc)
+        return spool_or_refuse(event, exc, dropped)
     finally:
         metrics.ENQUEUE_SECONDS.observe(time.perf_counter() - started)
     if result.duplicate:
         metrics.duplicate_counter(kind, store.name).inc()
-        outcome, status, message = "duplicate", 200, "duplicate event ignored"
+        outcome, message = "duplicate", "duplicate event ignored"
     else:
         metrics.accepted_counter(kind, store.name).inc()
-        outcome, status, message = "accepted", 202, "event accepted"
+        outcome, message = "accepted", "event accepted"
+    answer = {"status": outcome, "event_id": result.event_id, "duplicate": result.duplicate}
     # extra= rather than log_context: the same fields on the line, without copying the context
-    log.info(message, extra={"event_id": result.event_id, "store": store.name, "kind": kind})
-    return json_response({"status": outcome, "event_id": result.event_id}, status)
+    extra = {"event_id": result.event_id, "store": store.name, "kind": kind}
+    if dropped:
+        answer["dropped"] = list(dropped)
+        log.info("%s; invalid fields dropped: %s", message, ", ".join(dropped), extra=extra)
+    else:
+        log.info(message, extra=extra)
+    return json_response(answer, 200)
 
 
 def json_response(body: dict[str, Any], status: int) -> tuple[Response, int]:
@@ -157,7 +173,7 @@ def json_response(body: dict[str, Any], status: int) -> tuple[Response, int]:
     return Response(orjson.dumps(body), mimetype="application/json"), status
 
 
-def spool_or_refuse(event: Event, exc: Exception) -> tuple[Response, int]:
+def spool_or_refuse(event: Event, exc: Exception, dropped: tuple[str, ...] = ()) -> tuple[Response, int]:
     """Redis is down: keep the event in the local spool, or answer 503 if there is no spool either."""
     spool: Spool | None = current_app.extensions["acsync"]["spool"]
     with log_context(event_id=event.event_id, store=event.store, kind=event.kind):
@@ -170,7 +186,11 @@ def spool_or_refuse(event: Event, exc: Exception) -> tuple[Response, int]:
             else:
                 metrics.SPOOLED.labels(event.kind, event.store).inc()
                 log.warning("queue unavailable (%s): event spooled", exc.__class__.__name__)
-                return json_response({"status": "accepted", "event_id": event.event_id, "spooled": True}, 202)
+                answer: dict[str, Any] = {"status": "accepted", "event_id": event.event_id, "duplicate": False,
+                                          "spooled": True}
+                if dropped:
+                    answer["dropped"] = list(dropped)
+                return json_response(answer, 200)
         else:
             log.error("queue unavailable (%s): event refused", exc.__class__.__name__)
     raise HookError(503, "queue_unavailable", detail="retry later")

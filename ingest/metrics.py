@@ -17,15 +17,18 @@ DUPLICATES = Counter("acsync_ingest_events_duplicate_total", "Events answered as
 SPOOLED = Counter("acsync_ingest_events_spooled_total", "Events kept in the local spool (Redis down)",
                   ["kind", "store"])
 REJECTED = Counter("acsync_ingest_events_rejected_total", "Requests rejected, by reason", ["kind", "reason"])
+DROPPED = Counter("acsync_ingest_fields_dropped_total",
+                  "Invalid optional fields left out of accepted Master Data triggers", ["kind", "field"])
 ENQUEUE_SECONDS = Histogram("acsync_ingest_enqueue_seconds", "Time to dedupe and enqueue one event",
                             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
 
 
 # The labelled children of the per-request counters, looked up once: labels() takes a lock and builds a
-# key on every call. Bounded: routes x statuses, and kinds x configured stores.
+# key on every call. Bounded: routes x statuses, kinds x configured stores, and the schemas' fields.
 request_counter = functools.cache(REQUESTS.labels)
 accepted_counter = functools.cache(ACCEPTED.labels)
 duplicate_counter = functools.cache(DUPLICATES.labels)
+dropped_counter = functools.cache(DROPPED.labels)
 
 
 def render() -> tuple[bytes, str]:

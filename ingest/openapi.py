@@ -14,24 +14,44 @@ from marshmallow import Schema, fields
 from ingest import schemas
 
 ERROR = {"type": "object", "required": ["error"],
-         "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
+         "properties": {"error": {"type": "string",
+                                  "description": "validation_failed, or for Master Data triggers missing_email, "
+                                                 "invalid_email, missing_cart, invalid_cart"},
+                        "detail": {"type": "string"},
                         "fields": {"type": "object", "additionalProperties": True}}}
-ACCEPTED = {"type": "object", "required": ["status", "event_id"],
-            "properties": {"status": {"enum": ["accepted", "duplicate"]}, "event_id": {"type": "string"}}}
+ACCEPTED = {"type": "object", "required": ["status", "event_id", "duplicate"],
+            "properties": {"status": {"enum": ["accepted", "duplicate"]}, "event_id": {"type": "string"},
+                           "duplicate": {"type": "boolean"},
+                           "spooled": {"type": "boolean", "description": "kept in the local spool (Redis down)"},
+                           "dropped": {"type": "array", "items": {"type": "string"},
+                                       "description": "invalid optional fields left out of the event"}}}
+PING = {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok"]}}}
 
 
 def field_schema(field: fields.Field) -> dict[str, Any]:
     if isinstance(field, fields.Nested):
         return schema_object(field.schema)
     if isinstance(field, schemas.Email):
-        return {"type": "string", "format": "email"}
-    if isinstance(field, schemas.Timestamp):
-        return {"type": "string", "format": "date-time"}
-    if isinstance(field, schemas.DecimalAmount):
-        return {"type": ["string", "number"], "description": "decimal in currency units"}
-    if isinstance(field, fields.Boolean):
-        return {"type": ["boolean", "string", "integer"]}
-    return {"type": ["string", "integer"], "maxLength": 4096}
+        described: dict[str, Any] = {"type": ["string"], "format": "email"}
+    elif isinstance(field, schemas.Timestamp):
+        described = {"type": ["string"], "format": "date-time"}
+    elif isinstance(field, schemas.MasterDataDate):
+        described = {"type": ["string"], "description": "ISO 8601 with or without offset (then the store's "
+                                                        "timezone), a space for the T, or a date"}
+    elif isinstance(field, schemas.DecimalAmount):
+        described = {"type": ["string", "number"], "description": "decimal in currency units (59.70, 1.234,56)"}
+    elif isinstance(field, schemas.Phone):
+        described = {"type": ["string", "integer"], "description": "digits, optional leading +, separators"}
+    elif isinstance(field, schemas.CartURL):
+        described = {"type": ["string"], "description": "add?sku=..&qty=..&seller=.., its /checkout/cart/ path "
+                                                       "or the whole cart URL", "maxLength": 4096}
+    elif isinstance(field, fields.Boolean):
+        described = {"type": ["boolean", "string", "integer"]}
+    else:
+        described = {"type": ["string", "integer"], "maxLength": 4096}
+    if not field.required:
+        described["type"] = [*described["type"], "null"]
+    return described
 
 
 def schema_object(schema: Schema) -> dict[str, Any]:
@@ -41,11 +61,14 @@ def schema_object(schema: Schema) -> dict[str, Any]:
 
 
 def _responses(*statuses: int, ping: bool = False) -> dict[str, Any]:
+    accepted = ("Accepted: enqueued, spooled while Redis is down, or a duplicate of an event accepted in the "
+                "dedupe window (`duplicate` says which). VTEX's Feed v3 guide: the endpoint must always answer "
+                "200 within 5,000 ms, anything else is a failed delivery")
     described = {
-        200: ("Duplicate of an event accepted in the dedupe window" + ("; or the VTEX ping" if ping else ""),
-              ACCEPTED),
-        202: ("Accepted and enqueued", ACCEPTED),
-        400: ("Malformed JSON or validation failed", ERROR),
+        200: (accepted + ("; or the answer to the VTEX ping" if ping else ""),
+              {"oneOf": [ACCEPTED, PING]} if ping else ACCEPTED),
+        400: ("Malformed JSON or validation failed; a Master Data trigger is refused only for a missing or "
+              "invalid e-mail or cart", ERROR),
         401: ("Missing or wrong X-Hook-Secret", ERROR),
         404: ("Unknown store", ERROR),
         413: ("Body over the size limit", ERROR),
@@ -56,7 +79,7 @@ def _responses(*statuses: int, ping: bool = False) -> dict[str, Any]:
                      "content": {"application/json": {"schema": described[s][1]}}} for s in statuses}
 
 
-HOOK_STATUSES = (200, 202, 400, 401, 404, 413, 415, 503)
+HOOK_STATUSES = (200, 400, 401, 404, 413, 415, 503)
 
 
 def _hook(summary: str, schema: Schema, *, store_param: bool = True, ping: bool = False) -> dict[str, Any]:

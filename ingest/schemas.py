@@ -1,19 +1,35 @@
 """marshmallow schemas: the one place where hook bodies are validated.
 
 Tolerant where VTEX is loose: unknown fields are ignored, numbers may arrive as strings, timestamps
-carry 7 fractional digits, optional fields may be missing, empty, or an unreplaced Master Data
+carry 7 fractional digits, optional fields may be missing, null, empty, or an unreplaced Master Data
 placeholder such as ``"{!firstName}"``. Strict where the pipeline needs data: ``OrderId`` and
-``State`` for orders, a valid e-mail for carts and customers.
+``State`` for orders (VTEX resends a refused order hook), a valid e-mail for carts and customers and
+a cart for cart triggers.
+
+Master Data v1 triggers never retry, so a refused trigger is lost for good: their schemas
+(``TriggerSchema``) keep what can be kept. Values that stores really send are normalised (dates
+without an offset, whole cart URLs, pt-BR amounts and float artifacts, free-text phones, "true"
+strings) and any other optional field that does not validate is dropped from the payload, with the
+event kept; only a missing or invalid e-mail or cart refuses it (``Refused.reason``:
+``missing_email``, ``invalid_email``, ``missing_cart``, ``invalid_cart``).
+
+Dates without an offset are the store's local time: ``schema_for(kind, timezone)`` builds each
+trigger schema once per time zone (stores' ``timezone`` setting) and caches it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+import time
+from datetime import UTC, datetime, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
+
+from workers.cart import CartParseError, EmptyCartError, normalize_rclastcart
 
 PLACEHOLDER = re.compile(r"^\{![^}]*\}$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -22,10 +38,23 @@ MAX_TEXT = 256
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
+REQUIRED_MESSAGE = fields.Field.default_error_messages["required"]
+EMPTY_CART = "The cart has no item."
+
+
+class Refused(Exception):
+    """A hook body that cannot be accepted: ``reason`` for the answer and the metric, ``fields`` for the sender."""
+
+    def __init__(self, reason: str, fields: dict[str, Any]) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fields = fields
+
+
 def is_blank(value: Any) -> bool:
-    """An empty string or an unreplaced ``{!field}`` placeholder: how VTEX sends an absent value."""
+    """Null, an empty string or an unreplaced ``{!field}`` placeholder: how VTEX sends an absent value."""
     if not isinstance(value, str):
-        return False
+        return value is None
     text = value.strip()
     return not text or (text[0] == "{" and PLACEHOLDER.match(text) is not None)
 
@@ -34,11 +63,18 @@ class BlankIsMissing(fields.Field):
     """A blank value counts as missing: left out of the result, or "required" if the field is.
 
     Done per field rather than in a ``pre_load`` hook over the whole body: the same rule, at a
-    fraction of the cost on the ingest's hot path.
+    fraction of the cost on the ingest's hot path. A present value skips Field.deserialize's checks
+    for missing and null values, which cannot apply to it (a property test holds both paths equal).
     """
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
-        return super().deserialize(missing if is_blank(value) else value, attr, data, **kwargs)
+        if value is missing or is_blank(value):
+            return super().deserialize(missing, attr, data, **kwargs)
+        # present and not null: all that is left of Field.deserialize is _deserialize and the validators
+        output = self._deserialize(value, attr, data, **kwargs)
+        if self.validators:
+            self._validate(output)
+        return output
 
 
 class Text(BlankIsMissing, fields.String):
@@ -100,30 +136,201 @@ class Timestamp(BlankIsMissing):
         return value.strip()
 
 
-class DecimalAmount(BlankIsMissing):
-    """A decimal in currency units, as a number or a string ("129.90", "129,90"); kept as a string."""
+class MasterDataDate(BlankIsMissing):
+    """A Master Data date as stores send it, kept as ISO 8601 with offset (``datetime.isoformat``).
+
+    Taken: ISO 8601 with or without an offset, ``Z``, 7 fractional digits, a space instead of the
+    ``T``, a date alone (midnight). A value without an offset is the store's local time: the
+    ``timezone`` of the schema (``schema_for``).
+    """
+
+    def parse(self, value: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("Not a valid date.")
+        try:
+            moment = datetime.fromisoformat(value.strip())  # Python 3.11+: all of the forms above
+        except ValueError:
+            raise ValidationError("Not a valid date.") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=getattr(self.parent, "timezone", UTC))
+        return moment
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValidationError("Not a valid amount.")
-        text = str(value).strip().replace(",", ".")
+        return self.parse(value).isoformat()
+
+
+class SessionDate(MasterDataDate):
+    """``rclastsessiondate``: also dropped if over a day ahead, which would hold its cart back for good."""
+
+    FUTURE_MARGIN_SECONDS = 24 * 3600
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        moment = self.parse(value)
         try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            raise ValidationError("Not a valid amount.") from None
-        if not amount.is_finite() or amount < 0 or amount > Decimal("100000000"):
+            ahead = moment.timestamp() - time.time()
+        except (OverflowError, ValueError):  # year 1 or 9999 moved by its offset
+            raise ValidationError("Not a plausible date.") from None
+        if ahead > self.FUTURE_MARGIN_SECONDS:
+            raise ValidationError("Not a plausible date: more than a day ahead.")
+        return moment.isoformat()
+
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("100000000")
+# How amounts are written, tried in this order (fullmatch); the replacements make each a plain decimal.
+AMOUNT_FORMS = (
+    (re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"), None),  # 59.70, 59.699999999999996, 1.234 (a decimal)
+    (re.compile(r"\d+,\d+"), {",": "."}),  # pt-BR without thousands: 59,70
+    (re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?"), {".": "", ",": "."}),  # pt-BR: 1.234,56 and 1.234.567
+    (re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"), {",": ""}),  # en-US: 1,234.56 and 1,234,567
+)
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A cart value in currency units, rounded half-even to cents; ``ValidationError`` if it is none."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValidationError("Not a valid amount.")
+    if isinstance(value, float):
+        text = repr(value)  # the shortest repr is the number as the JSON had it: 59.699999999999996
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        text = value.strip().removeprefix("R$").strip()
+        for pattern, replacements in AMOUNT_FORMS:
+            if pattern.fullmatch(text):
+                for old, new in (replacements or {}).items():
+                    text = text.replace(old, new)
+                break
+        else:
             raise ValidationError("Not a valid amount.")
-        return str(amount)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # nan, inf from a float
+        raise ValidationError("Not a valid amount.") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise ValidationError("Not a valid amount.")
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+class DecimalAmount(BlankIsMissing):
+    """A decimal in currency units, as a number or a string; kept as a two-decimal string ("59.70").
+
+    Taken: numbers with float artifacts (``59.699999999999996``), pt-BR (``1.234,56``, ``59,70``) and
+    en-US (``1,234.56``) formatting, an ``R$`` prefix. A single ``.`` or ``,`` is the decimal mark.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return str(parse_amount(value))
 
 
 class LooseBoolean(BlankIsMissing, fields.Boolean):
-    truthy = {True, "1", "true", "True", "TRUE", "yes", "sim"}
-    falsy = {False, "0", "false", "False", "FALSE", "no", "não", "null"}
+    """true/false as booleans, 0/1, or strings in any case ("true", "FALSE", "sim"); "null" is absent."""
+
+    TRUE_TEXT = frozenset({"true", "1", "yes", "sim"})
+    FALSE_TEXT = frozenset({"false", "0", "no", "não", "nao"})
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if value is True or value is False:
+            return value
+        if type(value) is int and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in self.TRUE_TEXT:
+                return True
+            if text in self.FALSE_TEXT:
+                return False
+            if text == "null":
+                return missing
+        raise ValidationError("Not a valid boolean.")
+
+
+PHONE_SEPARATORS = re.compile(r"[\s.()\-]+")
+PHONE = re.compile(r"\+?[0-9]{3,20}")
+
+
+class Phone(Text):
+    """A phone as shoppers type it, kept as digits with an optional leading ``+``: ``+5511999990000``.
+
+    Spaces, dots, dashes and parentheses go; anything else (an extension, letters, a second ``+``),
+    fewer than 3 or more than 20 digits is not a phone number.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=64, **kwargs)
+
+    def clean(self, text: str) -> str:
+        digits = PHONE_SEPARATORS.sub("", super().clean(text))
+        if not PHONE.fullmatch(digits):
+            raise ValidationError("Not a valid phone number.")
+        return digits
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, float):
+            raise ValidationError("Not a valid phone number.")  # 5511999990000.0 would gain a digit
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class CartURL(Text):
+    """``rclastcart``, kept in the relative form the pipeline reads (``workers.cart.normalize_rclastcart``).
+
+    Taken: the relative form, the path from ``/checkout/cart/`` or the whole URL, a trailing ``&``,
+    ``sc`` per item. A cart with no item at all is refused (``EMPTY_CART``). Anything else the parser
+    cannot read is kept as sent: the worker dead-letters it as ``unparsable_cart``, where an operator
+    sees it, rather than losing a trigger that is never resent.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=4096, **kwargs)
+
+    def clean(self, text: str) -> str:
+        text = super().clean(text)
+        try:
+            return normalize_rclastcart(text)
+        except EmptyCartError:
+            raise ValidationError(EMPTY_CART) from None
+        except CartParseError:
+            return text
 
 
 class _Tolerant(Schema):
     class Meta:
         unknown = EXCLUDE
+
+    def load_hook(self, body: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The validated payload and the fields dropped from it (none here); ``Refused`` if invalid."""
+        try:
+            return self.load(body), ()
+        except ValidationError as exc:
+            raise Refused("validation_failed", exc.normalized_messages()) from None
+
+
+class TriggerSchema(_Tolerant):
+    """A Master Data trigger body: never resent, so every field but the required ones is best effort.
+
+    An optional field that does not validate is dropped (its name is returned by ``load_hook``); a
+    required one refuses the body with the reason in ``REQUIRED``: (missing, invalid).
+    """
+
+    REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {"email": ("missing_email", "invalid_email")}
+    MISSING_MESSAGES: ClassVar[frozenset[str]] = frozenset({REQUIRED_MESSAGE, EMPTY_CART})
+
+    def __init__(self, *, timezone: tzinfo = UTC, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.timezone = timezone  # of dates without an offset (MasterDataDate reads it)
+
+    def load_hook(self, body: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        try:
+            return self.load(body), ()
+        except ValidationError as exc:  # the happy path above pays nothing for what follows
+            messages = exc.normalized_messages()
+            refused = {name: messages[name] for name in self.REQUIRED if name in messages}
+            if refused:
+                name = next(iter(refused))
+                missing_reason, invalid_reason = self.REQUIRED[name]
+                reason = missing_reason if self.MISSING_MESSAGES.issuperset(refused[name]) else invalid_reason
+                raise Refused(reason, refused) from None
+            return exc.valid_data or {}, tuple(sorted(messages))
 
 
 class OriginField(BlankIsMissing):
@@ -167,14 +374,17 @@ class OrderHookSchema(_Tolerant):
     Origin = OriginField()
 
 
-class CartTriggerSchema(_Tolerant):
+class CartTriggerSchema(TriggerSchema):
     """Master Data abandoned-cart trigger body (every placeholder arrives as a string)."""
 
+    REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {"email": ("missing_email", "invalid_email"),
+                                                      "rclastcart": ("missing_cart", "invalid_cart")}
+
     email = Email(required=True)
-    rclastcart = Text(required=True, max_length=4096)
+    rclastcart = CartURL(required=True)
     rclastcartvalue = DecimalAmount()
     rclastsession = Text(max_length=128)
-    rclastsessiondate = Timestamp()
+    rclastsessiondate = SessionDate()
     userId = Text(max_length=64)
     firstName = Text()
     lastName = Text()
@@ -183,39 +393,46 @@ class CartTriggerSchema(_Tolerant):
     accountId = Text(max_length=64)
     accountName = Text(max_length=64)
     dataEntityId = Text(max_length=16)
-    createdIn = Timestamp()
-    updatedIn = Timestamp()
-    lastInteractionIn = Timestamp()
+    createdIn = MasterDataDate()
+    updatedIn = MasterDataDate()
+    lastInteractionIn = MasterDataDate()
 
 
-class CustomerTriggerSchema(_Tolerant):
+class CustomerTriggerSchema(TriggerSchema):
     """Master Data trigger on the customer entity (CL): a register or profile update."""
 
     email = Email(required=True)
     firstName = Text()
     lastName = Text()
-    phone = Text(max_length=32)
-    homePhone = Text(max_length=32)
+    phone = Phone()
+    homePhone = Phone()
     userId = Text(max_length=64)
     isNewsletterOptIn = LooseBoolean()
     id = Text(max_length=64)
     accountName = Text(max_length=64)
-    createdIn = Timestamp()
-    updatedIn = Timestamp()
-
-    @validates_schema
-    def phone_is_plausible(self, data: dict[str, Any], **_: Any) -> None:
-        for name in ("phone", "homePhone"):
-            if name in data and not re.fullmatch(r"[0-9+() .-]{3,32}", data[name]):
-                raise ValidationError("Not a valid phone number.", field_name=name)
+    createdIn = MasterDataDate()
+    updatedIn = MasterDataDate()
 
 
 class PingSchema(_Tolerant):
     hookConfig = fields.String(required=True, validate=validate.Equal("ping"))
 
 
-SCHEMA_FOR_KIND: dict[str, Schema] = {
-    "order": OrderHookSchema(),
-    "cart": CartTriggerSchema(),
-    "customer": CustomerTriggerSchema(),
-}
+TRIGGER_SCHEMAS: dict[str, type[TriggerSchema]] = {"cart": CartTriggerSchema, "customer": CustomerTriggerSchema}
+_ORDER_SCHEMA = OrderHookSchema()
+
+
+@functools.cache
+def schema_for(kind: str, timezone: str = "UTC") -> _Tolerant:
+    """The schema of a kind of hook for a store's time zone (an IANA name), built once and reused.
+
+    A schema is not cheap to build (marshmallow copies its fields); on the ingest's hot path this is
+    a cache lookup. Keys are kinds x the stores' configured time zones.
+    """
+    if kind == "order":
+        return _ORDER_SCHEMA
+    return TRIGGER_SCHEMAS[kind](timezone=UTC if timezone == "UTC" else ZoneInfo(timezone))
+
+
+# The schemas for a store in UTC (the default time zone), by kind.
+SCHEMA_FOR_KIND: dict[str, Schema] = {kind: schema_for(kind) for kind in ("order", *TRIGGER_SCHEMAS)}

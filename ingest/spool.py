@@ -2,7 +2,7 @@
 
 Master Data v1 triggers never retry and VTEX drops hook events after its own retries, so a Redis
 outage must not turn into lost events. When the enqueue fails, ingest writes the event to SQLite
-(WAL mode, synchronous=FULL, safe across gunicorn worker processes) and answers 202 with
+(WAL mode, synchronous=FULL, safe across gunicorn worker processes) and answers 200 with
 ``"spooled": true``. A flusher thread in every ingest process, and ``acsync spool flush``, move
 spooled events to Celery once Redis is back, through the same dedupe-and-enqueue script (so an
 event spooled twice, or flushed by two processes, is enqueued once).

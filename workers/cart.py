@@ -2,7 +2,16 @@
 
 Format: ``add?sku=20&qty=1&seller=1&sku=4&qty=2&seller=1&sc=1``. Each ``sku`` opens an item and the
 ``qty``/``seller`` after it belong to it; ``sc`` (trade policy) may appear anywhere and more than
-once; a trailing ``&`` and empty pairs are tolerated. Anything else is a clear ``CartParseError``.
+once (some stores write it per item; the last one counts); a trailing ``&`` and empty pairs are
+tolerated. Stores also send the whole cart URL, ``https://host/checkout/cart/add?sku=...`` (a
+production VTEX connector, woowup/vtex-woowup-connector, accepts that form too) or the path from
+``/checkout/cart/``: both are read as the relative form. Anything else is a clear ``CartParseError``;
+a cart without any item is an ``EmptyCartError``.
+
+``normalize_rclastcart`` writes a parsed cart back in the one form the rest of the pipeline uses,
+``add?sku=..&qty=..&seller=..[&sku=..&qty=..&seller=..][&sc=..]``: ingest stores that form, so the
+recovery link (``store_url + /checkout/cart/ + rclastcart``) and the cart's identity do not depend on
+how a store's trigger wrote it.
 """
 
 from __future__ import annotations
@@ -10,18 +19,29 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from workers.errors import PermanentEventError
 
 SKU_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MAX_ITEMS = 100
 MAX_QUANTITY = 10_000
+# The normalised form itself, with ids that need no quoting and quantities 1-9999: what most stores
+# send. normalize_rclastcart returns it as it is unless a sku repeats (parsing would merge it).
+_ITEM = r"sku=([A-Za-z0-9_-]{1,40})&qty=[1-9][0-9]{0,3}&seller=([A-Za-z0-9_-]{1,40})"
+NORMALIZED = re.compile(rf"add\?{_ITEM}(?:&{_ITEM})*(?:&sc=[A-Za-z0-9_-]{{1,40}})?")
+NORMALIZED_ITEM = re.compile(_ITEM)
+# a full cart URL's scheme and host (group 1) and the /checkout/cart/ path (group 2), both optional
+CART_URL_PREFIX = re.compile(r"(https?://[^/?#]+)?(/?checkout/cart(?:/|(?=\?)|$))?", re.IGNORECASE)
 
 
 class CartParseError(PermanentEventError):
     def __init__(self, detail: str) -> None:
         super().__init__("unparsable_cart", detail)
+
+
+class EmptyCartError(CartParseError):
+    """A cart URL without any item (no ``sku``, ``qty`` or ``seller`` at all): nothing was left in it."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +57,20 @@ class ParsedCart:
     sales_channel: str | None
 
 
-def parse_rclastcart(value: str) -> ParsedCart:
+def relative_cart(value: str) -> str:
+    """``value`` without the scheme, host and ``/checkout/cart/`` of a full cart URL (or of its path)."""
     text = value.strip()
+    match = CART_URL_PREFIX.match(text)  # always matches: both parts are optional
+    if match.group(1) and not match.group(2):
+        raise CartParseError(f"a URL that is not a /checkout/cart/ URL: {text[:60]!r}")
+    return text[match.end():]
+
+
+def parse_rclastcart(value: str) -> ParsedCart:
+    text = relative_cart(value)
     path, _, query = text.partition("?")
-    if path.strip("/") != "add" or not query:
+    path, query = path.strip("/"), query.partition("#")[0]
+    if path not in ("add", ""):
         raise CartParseError(f"expected 'add?sku=..&qty=..', got {text[:60]!r}")
     items: list[dict[str, str]] = []
     sales_channel: str | None = None
@@ -59,7 +89,9 @@ def parse_rclastcart(value: str) -> ParsedCart:
         elif key:
             continue  # utm_* and other decorations are harmless
     if not items:
-        raise CartParseError("no sku in the cart")
+        raise EmptyCartError("no sku in the cart")
+    if path != "add":
+        raise CartParseError(f"expected 'add?sku=..&qty=..', got {text[:60]!r}")
     if len(items) > MAX_ITEMS:
         raise CartParseError(f"{len(items)} items is more than {MAX_ITEMS}")
     parsed = []
@@ -68,7 +100,36 @@ def parse_rclastcart(value: str) -> ParsedCart:
         if not quantity_text.isdigit() or not 1 <= int(quantity_text) <= MAX_QUANTITY:
             raise CartParseError(f"bad quantity {quantity_text[:20]!r} for sku {item['sku']}")
         parsed.append(CartItem(sku=item["sku"], quantity=int(quantity_text), seller=item.get("seller") or "1"))
-    return ParsedCart(items=tuple(merge_duplicates(parsed)), sales_channel=sales_channel)
+    merged = merge_duplicates(parsed)
+    for item in merged:  # a sku repeated adds up: the bound holds for the cart written back too
+        if item.quantity > MAX_QUANTITY:
+            raise CartParseError(f"quantity {item.quantity} for sku {item.sku} is more than {MAX_QUANTITY}")
+    return ParsedCart(items=tuple(merged), sales_channel=sales_channel)
+
+
+def format_cart(cart: ParsedCart) -> str:
+    """The relative form of a parsed cart: ``add?sku=..&qty=..&seller=..`` per item, then ``&sc=..`` once."""
+    pairs = [f"sku={item.sku}&qty={item.quantity}&seller={quote(item.seller, safe='')}" for item in cart.items]
+    if cart.sales_channel:
+        pairs.append(f"sc={quote(cart.sales_channel, safe='')}")
+    return "add?" + "&".join(pairs)
+
+
+def normalize_rclastcart(value: str) -> str:
+    """``value`` in the relative form the pipeline uses; raises ``CartParseError`` (or ``EmptyCartError``).
+
+    Ingest runs this on every cart trigger: a value already in that form (the usual case) is matched
+    by one regex and returned, the same string ``format_cart(parse_rclastcart(value))`` would give.
+    """
+    if NORMALIZED.fullmatch(value):
+        items = value.count("&sku=") + 1
+        if items == 1:
+            return value
+        if items <= MAX_ITEMS:
+            pairs = NORMALIZED_ITEM.findall(value)
+            if len(set(pairs)) == len(pairs):
+                return value
+    return format_cart(parse_rclastcart(value))
 
 
 def merge_duplicates(items: list[CartItem]) -> list[CartItem]:

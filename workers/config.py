@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 from marshmallow import ValidationError as SchemaError
@@ -55,6 +56,11 @@ class StoreConfig:
     vtex: VTEXSettings
     order_states: tuple[str, ...] = DEFAULT_ORDER_STATES
     on_cancel: str = "delete"  # or "keep": what a canceled VTEX order does to its AC order
+    # IANA name: Master Data dates that carry no UTC offset (rclastsessiondate) are read in it
+    timezone: str = "UTC"
+    # "skip" or "sync": orders the store fulfils for another marketplace (origin "Fulfillment",
+    # an affiliateId and a marketplaceOrderId; their buyer belongs to that marketplace)
+    marketplace_orders: str = "skip"
 
     @property
     def ac_account_key(self) -> str:
@@ -102,6 +108,13 @@ class _VTEXSchema(Schema):
     api_url = _url(load_default=None)
 
 
+def _iana_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: an absolute or relative path, not a key
+        raise SchemaError("must be an IANA time zone name such as America/Sao_Paulo or UTC") from None
+
+
 class _StoreSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -113,6 +126,8 @@ class _StoreSchema(Schema):
     order_states = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list(DEFAULT_ORDER_STATES),
                                validate=validate.Length(min=1))
     on_cancel = fields.String(load_default="delete", validate=validate.OneOf(["delete", "keep"]))
+    timezone = fields.String(load_default="UTC", validate=_iana_timezone)
+    marketplace_orders = fields.String(load_default="skip", validate=validate.OneOf(["skip", "sync"]))
     activecampaign = fields.Nested(_ACSchema, required=True)
     vtex = fields.Nested(_VTEXSchema, required=True)
 
@@ -173,6 +188,8 @@ def parse_stores(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, St
                               api_url=(vtex["api_url"] or f"https://{name}.vtexcommercestable.com.br").rstrip("/")),
             order_states=tuple(data["order_states"]),
             on_cancel=data["on_cancel"],
+            timezone=data["timezone"],
+            marketplace_orders=data["marketplace_orders"],
         )
     if not stores:
         raise ConfigError("stores: the file defines no [stores.<name>] table")

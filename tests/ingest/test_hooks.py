@@ -26,8 +26,9 @@ def test_vtex_ping_answers_200_without_auth(client, redis_client):
 ])
 def test_accepted_hook_enqueues_exactly_one_task_with_the_payload(client, redis_client, path, body, kind):
     response = client.post(path, json=body, headers=auth())
-    assert response.status_code == 202
-    assert response.json["status"] == "accepted"
+    assert response.status_code == 200  # VTEX's Feed v3 guide: always 200 within 5,000 ms
+    assert response.json["status"] == "accepted" and response.json["duplicate"] is False
+    assert "spooled" not in response.json and "dropped" not in response.json
     [message] = queued(redis_client, kind)
     assert queue_total(redis_client) == 1
     event = message["event"]
@@ -47,15 +48,18 @@ def test_accepted_hook_enqueues_exactly_one_task_with_the_payload(client, redis_
 def test_repeat_is_a_duplicate_with_the_first_event_id(client, redis_client):
     first = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=auth())
     again = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=auth())
-    assert again.status_code == 200
-    assert again.json == {"status": "duplicate", "event_id": first.json["event_id"]}
+    assert first.status_code == again.status_code == 200
+    assert first.json == {"status": "accepted", "event_id": first.json["event_id"], "duplicate": False}
+    assert again.json == {"status": "duplicate", "event_id": first.json["event_id"], "duplicate": True}
     later_state = client.post("/hooks/vtex/mystore/orders", json=order_hook(state="invoiced"), headers=auth())
-    assert later_state.status_code == 202
+    assert later_state.status_code == 200 and later_state.json["duplicate"] is False
     assert queue_total(redis_client) == 2
     # the same cart with another e-mail case is the same cart
-    assert client.post("/hooks/vtex/mystore/carts", json=cart_trigger(), headers=auth()).status_code == 202
-    assert client.post("/hooks/vtex/mystore/carts", json=cart_trigger(email="ANA@example.com"),
-                       headers=auth()).status_code == 200
+    cart = client.post("/hooks/vtex/mystore/carts", json=cart_trigger(), headers=auth())
+    assert cart.status_code == 200 and cart.json["duplicate"] is False
+    repeat = client.post("/hooks/vtex/mystore/carts", json=cart_trigger(email="ANA@example.com"), headers=auth())
+    assert repeat.status_code == 200 and repeat.json["duplicate"] is True
+    assert queue_total(redis_client) == 3
     assert not any("@" in key for key in redis_client.keys(DEDUPE_PREFIX + "*"))
 
 
@@ -76,7 +80,8 @@ def test_failed_enqueue_leaves_no_dedupe_key_so_the_retry_is_accepted(client, re
     assert redis_client.keys(DEDUPE_PREFIX + "*") == []
     redis_client.delete("acsync.orders")
     retried = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=auth())
-    assert retried.status_code == 202 and len(queued(redis_client, "order")) == 1
+    assert retried.status_code == 200 and retried.json["duplicate"] is False
+    assert len(queued(redis_client, "order")) == 1
 
 
 def test_redis_unreachable_is_503_with_retry_after(redis_url):
@@ -113,13 +118,11 @@ def test_missing_wrong_or_other_stores_secret_is_401(client, redis_client, heade
     ("/hooks/vtex/mystore/orders", {k: v for k, v in order_hook().items() if k != "State"}, "State"),
     ("/hooks/vtex/mystore/orders", {**order_hook(), "LastChange": "yesterday"}, "LastChange"),
     ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": "x/../../etc"}, "OrderId"),
-    ("/hooks/vtex/mystore/carts", cart_trigger(email="not-an-email"), "email"),
-    ("/hooks/vtex/mystore/carts", {**cart_trigger(), "email": "{!email}"}, "email"),
-    ("/hooks/vtex/mystore/carts", cart_trigger(value="12,3,4"), "rclastcartvalue"),
-    ("/hooks/vtex/mystore/customers", {**customer_trigger(), "firstName": "Ana\r\nBcc: x@evil.com"}, "firstName"),
-    ("/hooks/vtex/mystore/customers", {**customer_trigger(), "firstName": "A" * 1000}, "firstName"),
+    ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": None}, "OrderId"),
+    ("/hooks/vtex/mystore/orders", {**order_hook(), "Domain": "Ana\r\nBcc: x@evil.com"}, "Domain"),
 ])
-def test_validation_errors_are_400_with_fields(client, redis_client, path, body, field):
+def test_order_hook_validation_errors_are_400_with_fields(client, redis_client, path, body, field):
+    # VTEX resends a refused order hook, so orders stay strict (Master Data triggers: test_triggers.py)
     response = client.post(path, json=body, headers=auth())
     assert response.status_code == 400
     assert response.json["error"] == "validation_failed" and field in response.json["fields"]
@@ -129,11 +132,15 @@ def test_validation_errors_are_400_with_fields(client, redis_client, path, body,
 def test_tolerant_parsing_of_loose_vtex_bodies(client, redis_client):
     body = {"OrderId": 1234567, "State": "invoiced", "Extra": {"nested": [1, 2]}, "LastChange": None}
     body.pop("LastChange")
-    assert client.post("/hooks/vtex/mystore/orders", json=body, headers=auth()).status_code == 202
+    assert client.post("/hooks/vtex/mystore/orders", json=body, headers=auth()).status_code == 200
+    nulls = {**order_hook(order_id="v2-01"), "LastState": None, "CurrentChange": None, "Domain": None}
+    assert client.post("/hooks/vtex/mystore/orders", json=nulls, headers=auth()).status_code == 200
+    assert [m["event"]["payload"].get("LastState", "absent") for m in queued(redis_client, "order")] == [
+        "absent", "absent"]
     cart = {**cart_trigger(), "rclastcartvalue": 129.9, "firstName": "{!firstName}", "unknown": "x"}
-    assert client.post("/hooks/vtex/mystore/carts", json=cart, headers=auth()).status_code == 202
+    assert client.post("/hooks/vtex/mystore/carts", json=cart, headers=auth()).status_code == 200
     [message] = queued(redis_client, "cart")
-    assert message["event"]["payload"]["rclastcartvalue"] == "129.9" and "firstName" not in message["event"]["payload"]
+    assert message["event"]["payload"]["rclastcartvalue"] == "129.90" and "firstName" not in message["event"]["payload"]
 
 
 def test_origin_account_must_match_the_store(client, redis_client):
@@ -177,7 +184,7 @@ def test_oversized_body_is_413_with_or_without_content_length(client, redis_clie
 
 def test_compat_route_takes_the_store_from_account_name(client, redis_client):
     response = client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(), headers=auth())
-    assert response.status_code == 202
+    assert response.status_code == 200 and response.json["duplicate"] is False
     assert queued(redis_client, "cart")[0]["event"]["store"] == "mystore"
     assert client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(account="nostore"),
                        headers=auth()).status_code == 404
@@ -204,4 +211,4 @@ def test_nesting_limit_is_32_levels_counting_the_innermost_value(client, redis_c
     if too_deep:
         assert response.status_code == 400 and response.json["detail"] == "JSON nested too deeply"
     else:
-        assert response.status_code == 202
+        assert response.status_code == 200

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.factories import order_hook
+from tests.factories import cart_trigger, customer_trigger, order_hook
 from tests.ingest.conftest import auth
 
 
@@ -18,7 +18,8 @@ def test_metrics_count_requests_accepted_duplicates_and_rejections(client):
     assert 'acsync_ingest_events_accepted_total{kind="order",store="mystore"}' in text
     assert 'acsync_ingest_events_duplicate_total{kind="order",store="mystore"}' in text
     assert 'acsync_ingest_events_rejected_total{kind="order_hook",reason="unauthorized"}' in text
-    assert 'acsync_ingest_requests_total{route="/hooks/vtex/<store_name>/orders",status="202"}' in text
+    assert 'acsync_ingest_requests_total{route="/hooks/vtex/<store_name>/orders",status="200"}' in text
+    assert 'status="202"' not in text  # accepted hooks are answered 200 (VTEX's Feed v3 contract)
     assert "acsync_ingest_enqueue_seconds_bucket" in text
 
 
@@ -37,4 +38,31 @@ def test_openapi_documents_every_route_and_the_schemas(app, client):
     assert order_schema["required"] == ["OrderId", "State"]
     carts = document["paths"]["/hooks/vtex/{store_name}/carts"]["post"]
     assert carts["requestBody"]["content"]["application/json"]["schema"]["required"] == ["email", "rclastcart"]
-    assert set(orders["responses"]) == {"200", "202", "400", "401", "404", "413", "415", "503"}
+    assert set(orders["responses"]) == {"200", "400", "401", "404", "413", "415", "503"}
+    accepted = orders["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"][0]
+    assert accepted["required"] == ["status", "event_id", "duplicate"]
+    assert {"spooled", "dropped"} <= set(accepted["properties"])
+    customers = document["paths"]["/hooks/vtex/{store_name}/customers"]["post"]
+    customer_schema = customers["requestBody"]["content"]["application/json"]["schema"]
+    assert "null" in customer_schema["properties"]["phone"]["type"]  # nullable Master Data fields
+    assert "null" not in customer_schema["properties"]["email"]["type"]
+
+
+def test_every_answer_a_hook_gets_is_documented_for_its_route(app, client, redis_client):
+    document = client.get("/openapi.json").json
+    answers = [
+        ("/hooks/vtex/mystore/orders", "/hooks/vtex/{store_name}/orders", order_hook(order_id="doc-1")),
+        ("/hooks/vtex/mystore/orders", "/hooks/vtex/{store_name}/orders", order_hook(order_id="doc-1")),
+        ("/hooks/vtex/mystore/orders", "/hooks/vtex/{store_name}/orders", {"hookConfig": "ping"}),
+        ("/hooks/vtex/mystore/orders", "/hooks/vtex/{store_name}/orders", {"OrderId": ""}),
+        ("/hooks/vtex/mystore/carts", "/hooks/vtex/{store_name}/carts", cart_trigger()),
+        ("/hooks/vtex/mystore/carts", "/hooks/vtex/{store_name}/carts", cart_trigger(email="{!email}")),
+        ("/hooks/vtex/mystore/customers", "/hooks/vtex/{store_name}/customers", customer_trigger()),
+        ("/hooks/vtex/nostore/customers", "/hooks/vtex/{store_name}/customers", customer_trigger()),
+    ]
+    seen = set()
+    for url, path, body in answers:
+        response = client.post(url, json=body, headers=auth())
+        seen.add(response.status_code)
+        assert str(response.status_code) in document["paths"][path]["post"]["responses"], (url, response.status_code)
+    assert seen == {200, 400, 404}

@@ -33,9 +33,10 @@ def test_redis_down_spools_then_cli_flush_enqueues_once(redis_url, redis_client,
     client = create_app(settings, redis_client=dead_redis(), spool_flush=False).test_client()
     headers = {"X-Hook-Secret": SECRETS["mystore"]}
     first = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=headers)
-    assert first.status_code == 202 and first.json["spooled"] is True
+    assert first.status_code == 200 and first.json["spooled"] is True and first.json["duplicate"] is False
     again = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers=headers)  # VTEX retries
-    assert again.status_code == 202  # no dedupe possible without Redis: the flush drops the repeat
+    assert again.status_code == 200  # no dedupe possible without Redis: the flush drops the repeat
+    assert again.json["duplicate"] is False and again.json["event_id"] != first.json["event_id"]
     client.post("/hooks/vtex/mystore/carts", json=cart_trigger(), headers=headers)
     assert Spool(tmp_path / "spool.db").size() == 3 and redis_client.llen("acsync.orders") == 0
 
