@@ -334,7 +334,9 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
                                                      data["rate_limiter_booked_seconds"].items()) or "idle"))
             click.echo(f"last {minutes} min: " + (", ".join(f"{k} {v}" for k, v in sorted(recent.items())
                                                            if k.startswith(("events:", "retries:", "dead:",
-                                                                            "ac_calls:"))) or "nothing"))
+                                                                            "ac_calls:",
+                                                                            "outcome:order:marketplace"))
+                                                           ) or "nothing"))
             click.echo("latency:      " + (", ".join(f"{kind} p50 {v['p50']:.2f}s p99 {v['p99']:.2f}s"
                                                      for kind, v in data["latency_seconds"].items() if v)
                                            or "no samples"))

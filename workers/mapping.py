@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from acclient import OrderProduct
-from acclient.values import cents_to_decimal, to_cents, to_iso8601
+from acclient.values import AmountOutOfRange, cents_to_decimal, to_cents, to_iso8601
 from workers.config import StoreConfig
 from workers.errors import PermanentEventError
 from workers.outbox import Enum, encode
@@ -17,6 +15,15 @@ from workers.outbox import Enum, encode
 MASKED_EMAIL = re.compile(r"(@|\.)ct\.vtex\.com\.br$", re.IGNORECASE)
 RESIZED_IMAGE = re.compile(r"(/arquivos/ids/\d+)-\d+-\d+(/)")
 UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+SOFT_ALIAS = re.compile(r"^(?P<real>[^@\s]+@[^@\s]+?)-\d+b\.ct\.vtex\.com\.br$", re.IGNORECASE)
+
+
+def unmask_soft_alias(email: str | None) -> str | None:
+    """The real address inside a soft Conversation Tracker alias (``ana@mail.com-12b.ct.vtex.com.br``)."""
+    found = SOFT_ALIAS.match((email or "").strip())
+    return found.group("real") if found and "." in found.group("real").split("@", 1)[1] else None
 
 
 def is_masked(email: str | None) -> bool:
@@ -47,66 +54,6 @@ def full_size_image(url: str | None) -> str | None:
     return RESIZED_IMAGE.sub(r"\1\2", url.replace("http://", "https://", 1))
 
 
-def order_products(order: dict[str, Any], store: StoreConfig) -> list[OrderProduct]:
-    products = []
-    for item in order.get("items") or []:
-        categories = (item.get("additionalInfo") or {}).get("categories") or []
-        category = clean_text(categories[-1].get("name")) if categories else None
-        products.append(OrderProduct(
-            externalid=str(item.get("productId") or item["id"]),
-            name=clean_text(item.get("name")) or f"SKU {item['id']}",
-            price=to_cents(item.get("sellingPrice", item.get("price", 0)), field=f"item {item['id']} price"),
-            quantity=int(item.get("quantity") or 1),
-            category=category,
-            sku=clean_text(item.get("refId") or item.get("id")),
-            image_url=full_size_image(item.get("imageUrl")),
-            product_url=absolute_url(store.store_url, item.get("detailUrl")),
-        ))
-    return products
-
-
-def order_totals(order: dict[str, Any]) -> dict[str, int]:
-    totals = {t.get("id"): t.get("value") or 0 for t in order.get("totals") or []}
-    return {
-        "shipping_amount": to_cents(totals.get("Shipping", 0), field="Shipping"),
-        "tax_amount": to_cents(totals.get("Tax", 0), field="Tax"),
-        "discount_amount": to_cents(abs(totals.get("Discounts", 0)), field="Discounts"),
-    }
-
-
-def order_fields(order: dict[str, Any], store: StoreConfig, *, source: int) -> dict[str, Any]:
-    """The AC ecomOrder fields of a VTEX order (all money in cents, as VTEX's OMS gives it)."""
-    try:
-        currency = (order.get("storePreferencesData") or {}).get("currencyCode") or store.currency
-        logistics = (order.get("shippingData") or {}).get("logisticsInfo") or []
-        shipping_method = clean_text(logistics[0].get("selectedSla")) if logistics else None
-        fields: dict[str, Any] = {
-            "externalid": order["orderId"],
-            "products": order_products(order, store),
-            "total_price": to_cents(order.get("value", 0), field="value"),
-            "currency": currency,
-            "external_created_date": order["creationDate"],
-            "external_updated_date": order.get("lastChange") or order["creationDate"],
-            "order_number": clean_text(order.get("sequence") or order["orderId"]),
-            "order_url": f"{store.store_url}/account#/orders/{order['orderId']}",
-            "shipping_method": shipping_method,
-            "source": source,
-            **order_totals(order),
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PermanentEventError("bad_order_data", f"{exc.__class__.__name__}: {exc}") from None
-    if not fields["products"]:
-        raise PermanentEventError("bad_order_data", "the order has no items")
-    return fields
-
-
-def fingerprint(fields: dict[str, Any]) -> str:
-    """What makes an AC write necessary: the fields without the update timestamp."""
-    relevant = {k: v for k, v in fields.items() if k != "external_updated_date"}
-    text = json.dumps(relevant, sort_keys=True, default=lambda o: o.__dict__)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
 # ---------------------------------------------------------------------------- Ecommerce GraphQL orders
 # VTEX order status -> AC's normalizedStatus. Paid states are COMPLETED (the purchase is made; VTEX goes
 # on with fulfilment), states waiting for payment are WAITING (AC: "checked out, payment not completed"),
@@ -134,12 +81,20 @@ def normalized_status(status: str) -> str:
     return NORMALIZED_STATUS.get(status, "PENDING")
 
 
-def money(cents: Any, *, field: str) -> Decimal:
-    """VTEX integer cents -> AC's decimal currency units, exactly; amounts AC cannot store are refused."""
+def money(cents: Any, *, field: str, decimals: int = 2) -> Decimal:
+    """VTEX amounts -> AC's decimal currency units, exactly; amounts AC cannot store are refused.
+
+    VTEX sends every amount as an integer number of hundredths of the currency unit, whatever the
+    currency (``CurrencyDecimalDigits`` only says how many decimals it shows). For a currency shown
+    without decimals (CLP, ``decimals=0``) a fraction of a unit is rounded half-even to whole units.
+    """
     try:
-        return cents_to_decimal(to_cents(cents, field=field))
-    except ValueError as exc:  # AmountOutOfRange is a ValueError
-        raise PermanentEventError("amount_not_storable", str(exc)) from None
+        value = cents_to_decimal(to_cents(cents, field=field))
+    except AmountOutOfRange as exc:
+        raise PermanentEventError("amount_not_storable", f"{field}: {exc}") from None
+    if decimals < 2:
+        value = value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return value
 
 
 def _address(address: dict[str, Any] | None, profile: dict[str, Any]) -> dict[str, Any] | None:
@@ -160,25 +115,103 @@ def _address(address: dict[str, Any] | None, profile: dict[str, Any]) -> dict[st
     }.items() if v}
 
 
-def graphql_line_items(order: dict[str, Any], store: StoreConfig) -> list[dict[str, Any]]:
+def leaf_category(item: dict[str, Any]) -> str | None:
+    """VTEX lists ``additionalInfo.categories`` from the most specific category to the department."""
+    categories = (item.get("additionalInfo") or {}).get("categories") or []
+    return clean_text(categories[0].get("name")) if categories and isinstance(categories[0], dict) else None
+
+
+def line_total(item: dict[str, Any]) -> int:
+    """An item line's total in VTEX cents: ``priceDefinition.total`` when present (exact when a unit
+    price does not divide evenly), else the unit selling price (``price`` when it is null) x quantity."""
+    definition = item.get("priceDefinition") or {}
+    if isinstance(definition.get("total"), int) and not isinstance(definition.get("total"), bool):
+        return to_cents(definition["total"], field=f"item {item.get('id')} priceDefinition.total")
+    price = item.get("sellingPrice")
+    if price is None:
+        price = item.get("price")
+    if price is None:
+        raise PermanentEventError("bad_order_data", f"item {item.get('id')} has no price")
+    return to_cents(price, field=f"item {item.get('id')} price") * int(item.get("quantity") or 1)
+
+
+def split_line(total: int, quantity: int) -> list[tuple[int, int]]:
+    """(units, unit price in cents) pairs whose totals add up to ``total`` exactly.
+
+    AC's line items carry a unit price and a quantity, so a line of 3 units for 10.00 goes as 2 units
+    at 3.33 and 1 unit at 3.34 rather than 3 at 3.33 (one cent lost) or 3.333...
+    """
+    quantity = max(1, quantity)
+    unit, rest = divmod(total, quantity)
+    if rest == 0:
+        return [(quantity, unit)]
+    return [(quantity - rest, unit), (rest, unit + 1)]
+
+
+def allocate(amounts: list[int], scale: int, target: int) -> list[int]:
+    """Whole units of ``scale`` cents for each amount, adding up to ``target`` (largest remainder first).
+
+    For a currency shown without decimals every amount is rounded to whole units, and rounding each one
+    on its own could make the lines, shipping and tax miss the order's (rounded) total by a unit.
+    """
+    units = [amount // scale for amount in amounts]
+    missing = target - sum(units)
+    by_remainder = sorted(range(len(amounts)), key=lambda i: (-(amounts[i] % scale), i))
+    for i in by_remainder[:max(0, missing)]:
+        units[i] += 1
+    for i in reversed(by_remainder):  # only if VTEX's own total is below its parts (should not happen)
+        if missing >= 0:
+            break
+        if units[i] > 0:
+            units[i] -= 1
+            missing += 1
+    return units
+
+
+def graphql_line_items(order: dict[str, Any], store: StoreConfig, *, decimals: int = 2,
+                       totals: list[int] | None = None) -> list[dict[str, Any]]:
+    """AC line items of a VTEX order; the product identity is the SKU id, as for carts.
+
+    ``totals`` are the lines' totals in the currency's minor units (``decimals`` places); by default
+    each line's total in VTEX cents.
+    """
     items = []
     for index, item in enumerate(order.get("items") or []):
-        categories = (item.get("additionalInfo") or {}).get("categories") or []
-        price = item.get("sellingPrice")
-        if price is None:
-            price = item.get("price", 0)
-        items.append({k: v for k, v in {
-            "storeLineItemId": str(item.get("uniqueId") or f"{item['id']}-{index}"),
-            "productStorePrimaryId": str(item.get("productId") or item["id"]),
-            "name": clean_text(item.get("name")) or f"SKU {item['id']}",
-            "sku": clean_text(item.get("refId") or item.get("id")),
-            "priceAmount": money(price, field=f"item {item['id']} price"),
-            "quantity": int(item.get("quantity") or 1),
-            "category": clean_text(categories[-1].get("name")) if categories else None,
-            "productUrl": absolute_url(store.store_url, item.get("detailUrl")),
-            "imageUrl": full_size_image(item.get("imageUrl")),
-        }.items() if v is not None})
+        quantity = int(item.get("quantity") or 1)
+        parts = split_line(totals[index] if totals is not None else line_total(item), quantity)
+        base_id = str(item.get("uniqueId") or f"{item['id']}-{index}")
+        for part, (units, unit_price) in enumerate(parts):
+            items.append({k: v for k, v in {
+                "storeLineItemId": base_id if part == 0 else f"{base_id}-{part}",
+                "productStorePrimaryId": str(item["id"]),
+                "name": clean_text(item.get("name")) or f"SKU {item['id']}",
+                "sku": clean_text(item.get("refId") or item.get("id")),
+                "priceAmount": money(unit_price * 10 ** (2 - decimals), field=f"item {item['id']} price",
+                                     decimals=decimals),
+                "quantity": units,
+                "category": leaf_category(item),
+                "productUrl": absolute_url(store.store_url, item.get("detailUrl")),
+                "imageUrl": full_size_image(item.get("imageUrl")),
+            }.items() if v is not None})
     return items
+
+
+def order_value(order: dict[str, Any]) -> int:
+    """The order total in VTEX cents: ``value``, else the sum of ``totals``; never a silent 0."""
+    value = order.get("value")
+    if value is not None:
+        return to_cents(value, field="value")
+    totals = [t.get("value") for t in order.get("totals") or [] if isinstance(t, dict)]
+    if not totals:
+        raise PermanentEventError("bad_order_data", "the order has neither value nor totals")
+    total = sum(int(v or 0) for v in totals)  # Items + Discounts (negative) + Shipping + Tax
+    return to_cents(total, field="totals")
+
+
+def is_marketplace_order(order: dict[str, Any]) -> bool:
+    """An order the store fulfils for another marketplace: its buyer belongs to that marketplace."""
+    return order.get("origin") == "Fulfillment" or bool(order.get("affiliateId")) or \
+        bool(order.get("marketplaceOrderId"))
 
 
 def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool) -> dict[str, Any]:
@@ -186,14 +219,26 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
 
     ``email``, ``storeCustomerId`` and ``cartId`` are filled in later: the e-mail after resolving a
     Conversation Tracker alias, the other two by the account's writer (which knows the customers and carts).
+    docs/data-mapping.md is the table of every field.
     """
     try:
         profile = order.get("clientProfileData") or {}
         preferences = order.get("clientPreferencesData") or {}
         logistics = (order.get("shippingData") or {}).get("logisticsInfo") or []
-        totals = {t.get("id"): t.get("value") or 0 for t in order.get("totals") or []}
-        currency = (order.get("storePreferencesData") or {}).get("currencyCode") or store.currency
+        totals = {t.get("id"): t.get("value") or 0 for t in order.get("totals") or [] if isinstance(t, dict)}
+        store_preferences = order.get("storePreferencesData") or {}
+        currency = store_preferences.get("currencyCode") or store.currency
+        decimals = (store_preferences.get("currencyFormatInfo") or {}).get("CurrencyDecimalDigits")
+        decimals = decimals if isinstance(decimals, int) and 0 <= decimals <= 2 else 2
         status = order.get("status", "")
+        value = order_value(order)
+        shipping, tax = to_cents(totals.get("Shipping", 0) or 0, field="Shipping"), to_cents(totals.get("Tax", 0) or 0,
+                                                                                              field="Tax")
+        lines = [line_total(item) for item in order.get("items") or []]
+        if decimals < 2:  # whole units that still add up to the rounded total
+            scale = 10 ** (2 - decimals)
+            target = int((Decimal(value) / scale).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+            *lines, shipping, tax = [u * scale for u in allocate([*lines, shipping, tax], scale, target)]
         fields: dict[str, Any] = {
             "legacyConnectionId": int(store.activecampaign.connection_id),
             "storeOrderId": order["orderId"],
@@ -205,10 +250,10 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
             "storeCreatedDate": to_iso8601(order["creationDate"]),
             "storeModifiedDate": to_iso8601(order.get("lastChange") or order["creationDate"]),
             "currency": str(currency).lower(),  # AC's own plugin sends it lower-cased
-            "finalAmount": money(order.get("value", 0), field="value"),
-            "shippingAmount": money(totals.get("Shipping", 0), field="Shipping"),
-            "taxAmount": money(totals.get("Tax", 0), field="Tax"),
-            "discountsAmount": money(abs(totals.get("Discounts", 0) or 0), field="Discounts"),
+            "finalAmount": money(value, field="value", decimals=decimals),
+            "shippingAmount": money(shipping, field="Shipping", decimals=decimals),
+            "taxAmount": money(tax, field="Tax", decimals=decimals),
+            "discountsAmount": money(abs(totals.get("Discounts", 0) or 0), field="Discounts", decimals=decimals),
             "shippingMethod": clean_text(logistics[0].get("selectedSla")) if logistics else None,
             "acceptsMarketing": bool(preferences.get("optinNewsLetter")) if "optinNewsLetter" in preferences else None,
             "customerData": {k: v for k, v in {
@@ -218,7 +263,8 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
                 "company": clean_text(profile.get("corporateName")),
             }.items() if v},
             "shippingAddress": _address((order.get("shippingData") or {}).get("address"), profile),
-            "lineItems": graphql_line_items(order, store),
+            "lineItems": graphql_line_items(order, store, decimals=decimals,
+                                            totals=[t // 10 ** (2 - decimals) for t in lines]),
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentEventError("bad_order_data", f"{exc.__class__.__name__}: {exc}") from None

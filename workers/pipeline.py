@@ -35,10 +35,12 @@ from workers.mapping import (
     full_size_image,
     graphql_fingerprint,
     graphql_order,
+    is_marketplace_order,
     is_masked,
+    unmask_soft_alias,
 )
 from workers.outbox import Outbox
-from workers.records import last_order_time, remember_order_time
+from workers.records import last_order_time, open_cart, remember_order_time
 from workers.vtex import VTEXClient, VTEXError, VTEXNotFound
 from workers.writers.orders import estimate_tokens
 
@@ -133,6 +135,9 @@ def resolve_email(order: dict[str, Any], ctx: StoreContext) -> str:
     email = (profile.get("email") or "").strip()
     if email and not is_masked(email):
         return email
+    real = unmask_soft_alias(email)  # a soft alias carries the address itself: no VTEX call needed
+    if real:
+        return real
     user_id = profile.get("userProfileId")
     if user_id:
         customer = ctx.vtex.find_customer(user_id)
@@ -164,6 +169,9 @@ def process_order(event: Event, ctx: StoreContext) -> str:
     change = parse_time(order.get("lastChange"))
     if applied and change and change < applied:
         return "stale"
+    if is_marketplace_order(order) and ctx.store.marketplace_orders == "skip":
+        # the buyer is the marketplace's customer: no purchase automations for them, no masked e-mails in the DLQ
+        return "marketplace_skipped"
     state = {"last_change": order.get("lastChange", ""), "status": status}
     if status == "canceled":
         if not record.get("fingerprint") and not record.get("ac_id"):
@@ -217,7 +225,11 @@ def process_cart(event: Event, ctx: StoreContext) -> str:
     names = {"first_name": clean_text(payload.get("firstName")), "last_name": clean_text(payload.get("lastName"))}
     if any(names.values()):
         ctx.put("contact", email_key(email), {"email": email, **names})
-    ctx.put("cart", checkout, {
+    opened = open_cart(ctx.ids, ctx.connection, email)
+    if opened and opened.get("abandoned_at") and float(opened["abandoned_at"]) >= cart_time:
+        return "cart_superseded"  # an older trigger than the customer's open cart: that cart stays as it is
+    # keyed by customer: one open abandoned cart per customer per store, the latest trigger wins
+    ctx.put("cart", f"{ctx.connection}:{email_key(email)}", {
         "connection": ctx.connection, "email": email, "checkout": checkout, "abandoned_at": cart_time,
         "products": [product.__dict__ for product in products], "total": total, "currency": ctx.store.currency,
         "order_url": f"{ctx.store.store_url}/checkout/cart/{payload['rclastcart'].strip()}",

@@ -57,7 +57,7 @@ def test_new_customer_order_is_one_graphql_call_that_creates_contact_customer_an
     assert cofe["orderNumber"] == "v100-01" and cofe["currency"] == "brl" and cofe["storeCustomerId"] == \
         "ana@example.com"
     assert cofe["lineItems"][0] == {
-        "storeLineItemId": "20-0", "productStorePrimaryId": "p20", "name": "Product 20", "sku": "REF-20",
+        "storeLineItemId": "20-0", "productStorePrimaryId": "20", "name": "Product 20", "sku": "REF-20",
         "priceAmount": "49.90", "quantity": 2, "category": "Shirts", "productUrl": "https://www.mystore.com/product-20/p",
         "imageUrl": "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg"}
     [order] = state["ecomOrders"]  # the v3 DeepData copy, in cents
@@ -131,10 +131,10 @@ def test_masked_email_is_resolved_through_master_data_then_conversation(runtime,
     requests.post(sandboxes.vtex.url + "/__sandbox/customers", json={"userId": "u-real", "email": "real@example.com"},
                   timeout=5)
     run(runtime, "order", hook("v600-01"))
-    soft = "johndoe@vtex.com.br-207700027841b.ct.vtex.com.br"
-    sandboxes.seed_order(make_order("v601-01", email=soft, user_profile_id="u-unknown"))
+    other = "0a1b2c3d4e5f60718293a4b5c6d7e8f9@ct.vtex.com.br"
+    sandboxes.seed_order(make_order("v601-01", email=other, user_profile_id="u-unknown"))
     requests.post(sandboxes.vtex.url + "/__sandbox/conversations/v601-01", timeout=5, json=[
-        {"to": [{"email": "buyer@example.com", "emailAlias": soft, "role": "Customer"}],
+        {"to": [{"email": "buyer@example.com", "emailAlias": other, "role": "Customer"}],
          "from": {"email": "noreply@mystore.com", "role": "Store"}}])
     run(runtime, "order", hook("v601-01"))
     emails = sorted(o["email"] for o in sandboxes.orders())
@@ -144,6 +144,17 @@ def test_masked_email_is_resolved_through_master_data_then_conversation(runtime,
     with pytest.raises(PermanentEventError) as caught:
         run(runtime, "order", hook("v602-01"))
     assert caught.value.reason == "masked_email"
+
+
+def test_a_soft_alias_is_unmasked_locally_without_asking_vtex(runtime, sandboxes):
+    soft = "johndoe@vtex.com.br-207700027841b.ct.vtex.com.br"
+    sandboxes.seed_order(make_order("v603-01", email=soft, user_profile_id="u-unknown"))
+    before = requests.get(sandboxes.vtex.url + "/__sandbox/requests", timeout=5).json()
+    assert run(runtime, "order", hook("v603-01")) == "order_created"
+    after = requests.get(sandboxes.vtex.url + "/__sandbox/requests", timeout=5).json()
+    assert [o["email"] for o in sandboxes.orders()] == ["johndoe@vtex.com.br"]
+    asked = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+    assert not any("conversation" in k or "dataentities" in k for k in asked), asked  # no Master Data, no conversation
 
 
 def test_unknown_order_is_permanent(runtime, sandboxes):
@@ -230,7 +241,7 @@ def test_customer_event_syncs_the_contact_once_and_subscribes_through_the_import
     # the bulk import's subscribe never re-subscribes someone who unsubscribed (POST /contactLists would)
     assert run(with_list, "customer", customer_trigger()) == "contact_imported+subscribed"
     [contact] = sandboxes.ac_state()["contacts"]
-    assert (contact["firstName"], contact["lastName"], contact["phone"]) == ("Bo", "Souza", "+55 11 99999-0000")
+    assert (contact["firstName"], contact["lastName"], contact["phone"]) == ("Bo", "Souza", "+5511999990000")
     assert sandboxes.ac_state()["contactLists"][0]["list"] == "2"
     before = ac_calls(sandboxes)
     assert run(with_list, "customer", customer_trigger(updated="2026-11-28T00:00:00Z")) == "contact_unchanged"
@@ -275,3 +286,26 @@ def test_crlf_and_huge_strings_from_vtex_never_reach_activecampaign(runtime, san
     texts = [contact["firstName"], contact["lastName"], stored["orderProducts"][0]["name"], stored["shippingMethod"]]
     assert all("\r" not in t and "\n" not in t for t in texts)
     assert contact["firstName"] == "Ana Bcc: evil@example.com" and len(contact["lastName"]) == 255
+
+
+def test_one_open_cart_per_customer_a_newer_trigger_updates_it_an_older_one_is_ignored(runtime, sandboxes):
+    first = old_cart(email="dani@example.com", cart="add?sku=20&qty=1&seller=1", minutes_ago=120)
+    assert run(runtime, "cart", first) == "cart_created"
+    [cart] = sandboxes.orders()
+    newer = old_cart(email="dani@example.com", cart="add?sku=20&qty=1&seller=1&sku=31&qty=2&seller=1", minutes_ago=70)
+    assert run(runtime, "cart", newer) == "cart_updated"
+    [updated] = sandboxes.orders()  # still one cart: the same AC record, now with the newer contents
+    assert updated["id"] == cart["id"] and updated["externalcheckoutid"] == cart["externalcheckoutid"]
+    assert sorted((p["externalid"], p["quantity"]) for p in updated["orderProducts"]) == [("20", 1), ("31", 2)]
+    assert updated["abandonedDate"] > cart["abandonedDate"]
+    older = old_cart(email="dani@example.com", cart="add?sku=99&qty=1&seller=1", minutes_ago=180)
+    assert run(runtime, "cart", older) == "cart_superseded"
+    assert len(sandboxes.orders()) == 1
+    # a later order recovers the one open cart
+    now = datetime.now(UTC).replace(microsecond=0)
+    sandboxes.seed_order(make_order("v710-01", email="dani@example.com", created=now,
+                                    last_change=now + timedelta(minutes=5)))
+    assert run(runtime, "order", hook("v710-01", minutes=int((now - T0).total_seconds() // 60) + 5)) == \
+        "order_converted_cart"
+    [recovered] = [o for o in sandboxes.orders() if o.get("externalcheckoutid")]
+    assert recovered["id"] == cart["id"] and recovered["state"] == "3"
