@@ -30,3 +30,18 @@ def set_faults(server: BackgroundServer, **faults: Any) -> None:
 def make_connection(ac: ActiveCampaign, externalid: str = "mystore") -> dict[str, Any]:
     return ac.connections.create(service="vtex", externalid=externalid, name="My Store",
                                  logo_url="https://example.com/logo.png", link_url="https://example.com")
+
+
+class CountingLimiter:
+    """A limiter that only counts: one ``acquire`` per HTTP attempt."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def acquire(self) -> None:
+        self.calls += 1
+
+
+def offline_client(limiter: CountingLimiter) -> ActiveCampaign:
+    """A client for ``responses``-mocked tests: account "acme", no transport retries."""
+    return ActiveCampaign(api_token="tok", account="acme", rate_limiter=limiter, retry_policy=NO_RETRIES)

@@ -9,7 +9,6 @@ import pytest
 import responses
 
 from acclient import (
-    NO_RETRIES,
     ActiveCampaign,
     BulkImportRateLimited,
     RateLimitError,
@@ -17,19 +16,12 @@ from acclient import (
 )
 from acclient.bulk_import import MAX_BODY_BYTES, MAX_CONTACTS, chunk_contacts, import_body
 from acclient.requestor import encode_json
+from tests.acclient.helpers import CountingLimiter, offline_client
 
 BASE = "https://acme.api-us1.com"
 IMPORT = BASE + "/api/3/import/bulk_import"
 INFO = BASE + "/api/3/import/info"
 QUEUED = {"success": 1, "queued_contacts": 2, "batchId": "0641fbdd-2f3c-4b8e-9b4e-5a1f2c3d4e5f"}
-
-
-class CountingLimiter:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def acquire(self) -> None:
-        self.calls += 1
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def limiter() -> CountingLimiter:
 
 @pytest.fixture
 def ac(limiter: CountingLimiter) -> ActiveCampaign:
-    return ActiveCampaign(api_token="tok", account="acme", rate_limiter=limiter, retry_policy=NO_RETRIES)
+    return offline_client(limiter)
 
 
 def contacts(count: int, **fields: Any) -> list[dict[str, Any]]:

@@ -46,18 +46,11 @@ from acclient import (
 )
 from acclient.graphql import Enum, mutation_document, serialize
 from acclient.transport import Transport
+from tests.acclient.helpers import CountingLimiter, offline_client
 
 BASE = "https://acme.api-us1.com"
 GQL = BASE + "/api/3/ecom/graphql"
 TOKEN_LIMIT = {"errors": [{"message": "Invalid query: More than 15000 grammar tokens", "extensions": {}}]}
-
-
-class CountingLimiter:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def acquire(self) -> None:
-        self.calls += 1
 
 
 @pytest.fixture
@@ -67,7 +60,7 @@ def limiter() -> CountingLimiter:
 
 @pytest.fixture
 def ac(limiter: CountingLimiter) -> ActiveCampaign:
-    return ActiveCampaign(api_token="tok", account="acme", rate_limiter=limiter, retry_policy=NO_RETRIES)
+    return offline_client(limiter)
 
 
 def literal(node: ValueNode) -> Any:
