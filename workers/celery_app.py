@@ -6,10 +6,12 @@ Every setting below is explained in docs/architecture.md ("Celery settings"). In
   worker killed mid-task (OOM, SIGKILL) puts it back; idempotent tasks make the redelivery harmless.
 * prefetch multiplier 1: a worker holds one unacked message per process, so a crash strands little
   and long tasks do not hoard messages other workers could run.
-* visibility_timeout 2 h: Redis redelivers an unacked message after this long. It must exceed the
-  longest countdown we schedule (MAX_COUNTDOWN_SECONDS = 15 min) and the hard time limit, or
-  scheduled retries run twice (measured in shared/reference/queue-worker.md: VT 5 s, countdown 15 s
-  -> the task ran 3 times).
+* visibility_timeout 10 min: Redis redelivers an unacked message after this long, so it must exceed
+  the longest a message stays unacked: the hard time limit (5 min) of the task holding it. Deferred
+  work never waits as an unacked Celery countdown (whose ETA would have to fit under the visibility
+  timeout, or the task runs twice: kombu#337): it waits in the Redis schedule (workers.schedule). A dead
+  worker's started events come back through the pending ledger within a minute or so (its heartbeat
+  stops), not after the visibility timeout.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from kombu import Exchange, Queue
 
 from workers.events import WORKER_QUEUES
 
-# Overridable for chaos tests, which need a killed worker's messages back in seconds, not hours.
-VISIBILITY_TIMEOUT = int(os.environ.get("ACSYNC_VISIBILITY_TIMEOUT", 2 * 3600))
-MAX_COUNTDOWN_SECONDS = min(15 * 60, VISIBILITY_TIMEOUT // 2)
+# Overridable for chaos tests. Twice the hard time limit: a running task is never redelivered under it.
+VISIBILITY_TIMEOUT = int(os.environ.get("ACSYNC_VISIBILITY_TIMEOUT", 10 * 60))
 TASK_HARD_TIME_LIMIT = min(5 * 60, VISIBILITY_TIMEOUT // 2)
+MAX_COUNTDOWN_SECONDS = 15 * 60  # the longest retry backoff (deferred work waits in the Redis schedule)
 
-assert MAX_COUNTDOWN_SECONDS < VISIBILITY_TIMEOUT and TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
+assert TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
 
 
 def make_celery(redis_url: str | None = None) -> Celery:

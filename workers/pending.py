@@ -26,12 +26,17 @@ import uuid
 
 import redis
 
+SCHEDULE = "acsync:schedule"  # workers.schedule's sorted set (named here to avoid an import cycle)
+
 log = logging.getLogger("acsync.pending")
 
 PENDING = "acsync:pending"  # zset: event_id -> time the latest message is expected to start
 MESSAGES = "acsync:pending:messages"  # hash: event_id -> "<queue>\n<message>"
-STARTED = "acsync:pending:started"  # hash: event_id -> time a worker began it
+STARTED = "acsync:pending:started"  # hash: event_id -> "<time a worker began it>|<its worker node>"
 SWEEP_LOCK = "acsync:pending:sweeper"
+HEARTBEATS = "acsync:workers:heartbeats"  # hash: worker node -> last heartbeat (a worker's main process)
+HEARTBEAT_EVERY = 10.0
+DEAD_AFTER = 45.0  # a node whose heartbeat is older than this is dead: its started events are pushed again
 
 
 def record(pipe: redis.client.Pipeline, event_id: str, queue: str, message: bytes, expected_start: float) -> None:
@@ -41,8 +46,52 @@ def record(pipe: redis.client.Pipeline, event_id: str, queue: str, message: byte
     pipe.hdel(STARTED, event_id)
 
 
-def started(client: redis.Redis, event_id: str) -> None:
-    client.hset(STARTED, event_id, time.time())
+def started(client: redis.Redis, event_id: str, node: str = "") -> None:
+    """A worker began the event; ``node`` names the worker (its heartbeat tells the sweeper it lives)."""
+    client.hset(STARTED, event_id, f"{time.time()}|{node}")
+
+
+def heartbeat(client: redis.Redis, node: str, *, now: float | None = None) -> None:
+    client.hset(HEARTBEATS, node, time.time() if now is None else now)
+
+
+def forget_node(client: redis.Redis, node: str) -> None:
+    client.hdel(HEARTBEATS, node)
+
+
+def recover_dead_workers(client: redis.Redis, *, dead_after: float = DEAD_AFTER, now: float | None = None) -> int:
+    """Push again the events that a worker whose heartbeat stopped had started.
+
+    kombu would restore their messages only after the visibility timeout; the ledger still has each
+    message, so a fresh copy goes back on its queue now. The dead worker's unacked copy may still come
+    back later: the pipeline is idempotent, so that costs one run with no effect.
+    """
+    now = time.time() if now is None else now
+    beats = {k.decode(): float(v) for k, v in client.hgetall(HEARTBEATS).items()}
+    repushed = 0
+    for raw_id, raw_value in client.hscan_iter(STARTED, count=500):
+        value = raw_value.decode()
+        node = value.split("|", 1)[1] if "|" in value else ""
+        if not node or now - beats.get(node, 0.0) <= dead_after:
+            continue  # a live worker runs it (or an in-process run without a node)
+        event_id = raw_id.decode()
+        stored = client.hget(MESSAGES, event_id)
+        if stored is None:
+            client.hdel(STARTED, event_id)
+            continue
+        queue, message = stored.decode().split("\n", 1)
+        copy = fresh_copy(message.encode())
+        pipe = client.pipeline()
+        pipe.lpush(queue, copy)
+        record(pipe, event_id, queue, copy, now)
+        pipe.execute()
+        repushed += 1
+    for node, beat in beats.items():
+        if now - beat > 24 * 3600:
+            forget_node(client, node)  # long gone: keep the hash small
+    if repushed:
+        log.warning("re-pushed %d events started by workers whose heartbeat stopped", repushed)
+    return repushed
 
 
 def finished(client: redis.Redis, event_id: str) -> None:
@@ -74,7 +123,9 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
     for raw_id in client.zrangebyscore(PENDING, "-inf", now - grace, start=0, num=batch):
         event_id = raw_id.decode()
         if client.hexists(STARTED, event_id):
-            continue  # running, or held by a worker: kombu's unacked copy covers it
+            continue  # running, or held by a worker: recover_dead_workers covers it if that worker dies
+        if client.zscore(SCHEDULE, event_id) is not None:
+            continue  # deferred: waiting in the schedule (workers.schedule)
         stored = client.hget(MESSAGES, event_id)
         if stored is None:
             client.zrem(PENDING, event_id)
@@ -98,21 +149,42 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
 
 
 class Sweeper:
-    """Runs ``sweep`` every ``interval`` seconds in a daemon thread; one sweeper at a time cluster-wide."""
+    """A worker's maintenance thread: every second it moves due deferred work from the schedule onto its
+    queues; every ``HEARTBEAT_EVERY`` seconds it says this worker node lives; every ``interval`` seconds
+    (one sweeper at a time cluster-wide) it recovers dead workers' events and lost messages."""
 
-    def __init__(self, client: redis.Redis, *, interval: float | None = None, grace: float | None = None) -> None:
+    def __init__(self, client: redis.Redis, *, node: str = "", interval: float | None = None,
+                 grace: float | None = None) -> None:
         self.client = client
-        self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 30))
+        self.node = node
+        self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 15))
         self.grace = grace or float(os.environ.get("ACSYNC_SWEEP_GRACE_SECONDS", 300))
 
     def start(self) -> None:
+        if self.node:
+            try:  # before the first task: a node without a heartbeat counts as dead
+                heartbeat(self.client, self.node)
+            except redis.RedisError as exc:
+                log.info("first heartbeat skipped: %s", exc.__class__.__name__)
         threading.Thread(target=self._run, name="acsync-pending-sweeper", daemon=True).start()
 
     def _run(self) -> None:
+        from workers.schedule import move_due
+
+        last_beat = time.monotonic()
+        last_sweep = 0.0
         while True:
-            time.sleep(self.interval)
+            time.sleep(1.0)
+            now = time.monotonic()
             try:
-                if self.client.set(SWEEP_LOCK, os.getpid(), nx=True, ex=max(1, int(self.interval))):
-                    sweep(self.client, grace=self.grace)
+                move_due(self.client)
+                if self.node and now - last_beat >= HEARTBEAT_EVERY:
+                    heartbeat(self.client, self.node)
+                    last_beat = now
+                if now - last_sweep >= self.interval:
+                    last_sweep = now
+                    if self.client.set(SWEEP_LOCK, os.getpid(), nx=True, ex=max(1, int(self.interval))):
+                        recover_dead_workers(self.client)
+                        sweep(self.client, grace=self.grace)
             except redis.RedisError as exc:
-                log.info("pending sweep skipped: %s", exc.__class__.__name__)
+                log.info("maintenance skipped: %s", exc.__class__.__name__)

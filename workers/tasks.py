@@ -1,7 +1,7 @@
 """Celery tasks: one per event kind, each a thin wrapper around ``run_event``.
 
-``run_event`` owns the retry policy. Retries are re-published messages (with a countdown and the
-attempt number in Celery's ``retries`` header) rather than ``Task.retry``, so that deferrals
+``run_event`` owns the retry policy. Retries are re-published messages (through the Redis schedule, with
+the attempt number in Celery's ``retries`` header) rather than ``Task.retry``, so that deferrals
 (a young cart, a booked rate limit) do not use up attempts while real failures do:
 
 * success -> outcome counted, done;
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 import workers
-from workers import metrics, pending
+from workers import metrics, pending, schedule
 from workers.config import ConfigError, load_settings
 from workers.errors import Defer
 from workers.events import TASK_FOR_KIND, Event
@@ -38,6 +39,7 @@ from workers.runtime import current_kind, get_runtime
 
 log = logging.getLogger("acsync.worker")
 
+NODE_ENV = "ACSYNC_WORKER_NODE"  # set by the worker's main process for its children
 INFRASTRUCTURE_BACKOFF_SECONDS = 1.0  # do not spin on a requeued message while Redis is away
 
 
@@ -60,7 +62,12 @@ def _check_configuration(**_: Any) -> None:
     except ConfigError as exc:
         log.critical("bad configuration: %s", exc)
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
-    pending.Sweeper(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)).start()
+    # this worker's node id, inherited by its prefork children: the sweeper re-pushes what a node had
+    # started once the node's heartbeat stops (a SIGKILLed or lost host), instead of waiting for kombu
+    node = f"{socket.gethostname()}:{os.getpid()}"
+    os.environ[NODE_ENV] = node
+    pending.Sweeper(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5),
+                    node=node).start()
     port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
     if port:
         metrics.start_worker_metrics_server(int(port), settings.redis_url)
@@ -80,7 +87,7 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     event = Event.from_dict(event_data)
     attempt = int(task.request.retries or 0)
     runtime = get_runtime()
-    pending.started(runtime.redis, event.event_id)
+    pending.started(runtime.redis, event.event_id, os.environ.get(NODE_ENV, ""))
     token = current_kind.set(event.kind)
     with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
                      attempt=attempt):
@@ -148,11 +155,14 @@ def _report_to_sentry(event: Event, exc: BaseException) -> None:
 
 
 def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> None:
-    countdown = max(0.0, countdown)
-    message = runtime.publisher.build_message(event.task_name, event.queue, (event.to_dict(),),
-                                              countdown=countdown, retries=retries,
+    """Run the event again in ``countdown`` seconds: at once on its queue, or through the Redis schedule
+    (``workers.schedule``), never as a Celery countdown held in a worker's memory."""
+    message = runtime.publisher.build_message(event.task_name, event.queue, (event.to_dict(),), retries=retries,
                                               argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>")
-    runtime.publisher.push(event.event_id, event.queue, message, expected_start=time.time() + countdown)
+    if countdown <= 0:
+        runtime.publisher.push(event.event_id, event.queue, message)
+    else:
+        schedule.defer(runtime.redis, event.event_id, event.queue, message, time.time() + countdown)
 
 
 def _make_task(kind: str) -> Task:

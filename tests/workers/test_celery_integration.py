@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from ingest import create_app
 from tests.factories import SECRETS, cart_trigger, customer_trigger, make_settings, order_hook
@@ -172,19 +174,26 @@ def test_global_limiter_keeps_two_writer_processes_under_the_limit(stack, tmp_pa
     boxes.ac.app.extensions["ac_sandbox"]["limiter"].rate = 5
     for n in range(8):  # new customers' carts: customer + cart (+ the names, as contacts), one by one
         post(ingest, "cart", cart_trigger(email=f"limit{n}@example.com", cart=f"add?sku={20 + n}&qty=1&seller=1"))
-    started = time.monotonic()
     workers.start(concurrency=2, name="a")
     workers.start_writer("writer-2")  # a second writer process: one writes, the other stands by
     wait_until(lambda: len([o for o in boxes.orders() if o.get("externalcheckoutid")]) == 8 and settled(redis_url),
                timeout=90, what="8 carts")
-    elapsed = time.monotonic() - started
     log = boxes.ac_requests()
+    # Counted facts from the sandbox, no test-side timer. The sandbox enforces ActiveCampaign's limit
+    # itself (5 per sliding second per account, its own clock) and counts what it refused: none.
     assert not any(key.endswith(" 429") for key in log["by_status"]), log["by_status"]
     assert log["by_status"]["POST /api/3/ecomOrders 201"] == 8
-    times = sorted(e["at"] for e in log["recent"] if e["endpoint"].startswith("/api/3/"))
-    assert len(times) >= 16
-    assert all(later - earlier >= 0.99 for earlier, later in zip(times, times[5:], strict=False))
-    assert elapsed > 2.5  # 16+ calls at 5/s cannot take less than ~3 s
+    # Its request log stamps each call on arrival (the server's clock, not ours); every call is in it.
+    # The most calls that landed inside any one-second window is a count over the server's record:
+    # a slow or loaded test machine can only spread the calls out, never make this count exceed 5.
+    arrivals = sorted(e["at"] for e in log["recent"])
+    assert len(arrivals) == log["total"] >= 16
+    assert max_calls_in_a_second(arrivals) <= 5
+
+
+def max_calls_in_a_second(arrivals: list[float]) -> int:
+    """The largest number of sorted arrival stamps within one second of each other (a sliding second)."""
+    return max(bisect.bisect_left(arrivals, first + 1.0, lo=index) - index for index, first in enumerate(arrivals))
 
 
 def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
@@ -218,7 +227,7 @@ def test_a_bad_stores_file_stops_the_worker_before_it_takes_a_message(stack, tmp
     bad = tmp_path / "bad.toml"
     bad.write_text(render_stores_toml({"mystore": {**stores_for(boxes)["mystore"], "currency": "brl"}}))
     workers.env["ACSYNC_STORES"] = str(bad)
-    workers.start(name="bad")
+    workers.start(name="bad", writer=False)
     assert workers.processes[-1].wait(timeout=60) != 0
     log = (tmp_path / "bad.log").read_text()
     assert "stores.mystore.currency" in log
@@ -234,13 +243,35 @@ def test_worker_serves_prometheus_metrics_from_every_prefork_child(stack, tmp_pa
     workers.env.update(ACSYNC_WORKER_METRICS_PORT=str(port), ACSYNC_WORKER_METRICS_ADDR="127.0.0.1",
                        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
+    workers.start(concurrency=2)
+    wait_until(lambda: scrape(port) is not None, what="the worker's /metrics")
+    before = scrape(port)
     for n in range(4):
         post(ingest, "customer", customer_trigger(email=f"m{n}@example.com"))
-    workers.start(concurrency=2)
     wait_until(lambda: len(boxes.ac_state().get("contacts", [])) == 4 and settled(redis_url), what="contacts")
-    # the writer process shares PROMETHEUS_MULTIPROC_DIR: its counters are served with the workers'
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    assert 'acsync_worker_events_total{kind="customer",outcome="contact_synced"} 4.0' in text
-    assert 'acsync_ac_calls_total{endpoint="POST /contact/sync",kind="writer",status="201"} 4.0' in text
-    assert 'acsync_queue_depth{queue="acsync.customers"} 0.0' in text
-    assert "acsync_dead_letters 0.0" in text and "acsync_event_latency_seconds_bucket" in text
+    # the writer process shares PROMETHEUS_MULTIPROC_DIR: its counters are served with the workers'.
+    # Counters are compared with their values before the hooks, so nothing else that ran counts.
+    after = scrape(port)
+
+    def grew(name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew("acsync_worker_events_total", kind="customer", outcome="contact_synced") == 4
+    assert grew("acsync_ac_calls_total", endpoint="POST /contact/sync", kind="writer", status="201") == 4
+    assert grew("acsync_event_latency_seconds_count", kind="customer") == 4
+    dead_before = sum(v for (name, _), v in before.items() if name == "acsync_worker_dead_letters_total")
+    assert sum(v for (name, _), v in after.items() if name == "acsync_worker_dead_letters_total") == dead_before
+    # gauges read from Redis at scrape time: the state now, reported even when 0
+    assert after[("acsync_queue_depth", frozenset({"queue": "acsync.customers"}.items()))] == 0
+    assert after[("acsync_dead_letters", frozenset())] == 0
+
+
+def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float] | None:
+    """Every sample a /metrics answer holds, by name and labels (None while nothing answers)."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except requests.RequestException:
+        return None
+    return {(sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
