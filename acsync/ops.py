@@ -242,7 +242,11 @@ def dlq_show(entry_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool, store: str | None, kind: str | None,
                older_than: str | None, newer_than: str | None, as_json: bool) -> None:
-    """Re-enqueue entries (fresh attempt count, history kept)."""
+    """Re-enqueue entries (fresh attempt count, history kept).
+
+    An entry is marked replayed in the same Redis transaction that pushes its new message: if Redis
+    fails, that entry and the ones after it stay dead and listed (reported as failed), exit code 1.
+    """
     client = redis_client(settings())
     queue = DeadLetterQueue(client)
     if replay_all:
@@ -250,16 +254,27 @@ def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool, store: str | None, 
     elif not entry_ids:
         raise click.UsageError("give entry ids, or --all with filters")
     publisher = TaskPublisher(workers.app, client)
-    replayed, missing = [], []
-    for entry_id in entry_ids:
+    replayed: list[str] = []
+    missing: list[str] = []
+    failed: list[str] = []
+    error = ""
+    for index, entry_id in enumerate(entry_ids):
         try:
             queue.replay(entry_id, publisher)
             replayed.append(entry_id)
         except KeyError:
             missing.append(entry_id)
-    emit({"replayed": replayed, "missing": missing}, as_json,
-         f"replayed {len(replayed)}" + (f"; not found: {', '.join(missing)}" if missing else ""))
-    if missing:
+        except redis.RedisError as exc:  # nothing of this entry was written; Redis is likely down: stop here
+            failed = list(entry_ids[index:])
+            error = f"{exc.__class__.__name__}: {exc}"
+            break
+    result: dict[str, Any] = {"replayed": replayed, "missing": missing}
+    human = f"replayed {len(replayed)}" + (f"; not found: {', '.join(missing)}" if missing else "")
+    if failed:
+        result.update(failed=failed, error=error)
+        human += f"; not replayed, still dead ({error}): {', '.join(failed)}"
+    emit(result, as_json, human)
+    if missing or failed:
         sys.exit(1)
 
 

@@ -20,8 +20,10 @@ class ProcessGroup:
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        """Run ``args``; the program is looked up beside this interpreter first (an unactivated venv)."""
+    def start(self, name: str, args: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Run ``args``; the program is looked up beside this interpreter first (an unactivated venv).
+
+        ``env`` adds variables for this process only (a secret only it needs, like Flower's login)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         search = os.pathsep.join([str(Path(sys.executable).parent), self.env.get("PATH", "")])
         program = shutil.which(args[0], path=search)
@@ -29,8 +31,8 @@ class ProcessGroup:
             raise RuntimeError(f"{args[0]} not found (is the project installed?)")
         args = [program, *args[1:]]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
-        process = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                                   start_new_session=True)
+        process = subprocess.Popen(args, env={**self.env, **(env or {})}, stdout=log,  # noqa: S603
+                                   stderr=subprocess.STDOUT, start_new_session=True)
         self.processes[name] = process
         return process
 

@@ -140,7 +140,9 @@ def main() -> None:
         values = [r[key] for r in results[name]]
         return max(values) if key == "rps" else min(values)
 
-    worker_class = env.get("ACSYNC_INGEST_WORKER_CLASS", "sync")
+    from ingest import gunicorn_conf  # the configuration's default worker class, when not overridden
+
+    worker_class = env.get("ACSYNC_INGEST_WORKER_CLASS", gunicorn_conf.worker_class)
     settings = (f"gunicorn {worker_class} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
                 f" threads={env.get('ACSYNC_INGEST_THREADS', '1')}, wrk -t{args.threads} -c{args.connections} "
                 f"-d{args.seconds}s, {args.rounds} alternating rounds, log level {args.log_level}")

@@ -13,12 +13,26 @@ import tempfile
 
 bind = os.environ.get("ACSYNC_INGEST_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("ACSYNC_INGEST_WORKERS", str(2 * (os.cpu_count() or 1))))
-worker_class = os.environ.get("ACSYNC_INGEST_WORKER_CLASS", "sync")
+# gunicorn's sync worker, except that requests are read whole in a selector before the app runs them
+# (ingest/worker.py): slow clients cost a buffer each, not a worker, and the hot path stays sync's
+# (docs/benchmarks.md "Slow clients"). "sync" and "gthread" (ACSYNC_INGEST_THREADS) still work.
+worker_class = os.environ.get("ACSYNC_INGEST_WORKER_CLASS", "ingest.worker.BufferingWorker")
 threads = int(os.environ.get("ACSYNC_INGEST_THREADS", "1"))
+# Open connections per worker, reading or closing (the buffering worker and gthread/gevent; not sync): past
+# it a worker stops accepting and leaves new connections to the others.
+worker_connections = int(os.environ.get("ACSYNC_INGEST_MAX_CONNECTIONS", "1000"))
+# Seconds from accept to a complete request, headers and body (buffering worker): a client still sending
+# then is answered 408 and closed. Hooks are a few KiB and VTEX wants the answer within 5 s.
+read_deadline = float(os.environ.get("ACSYNC_INGEST_READ_DEADLINE", "10"))
+max_body_bytes = int(os.environ.get("ACSYNC_MAX_BODY_BYTES", str(256 * 1024)))  # the app's limit (413)
+max_header_bytes = 64 * 1024  # a header section past this is answered 431 without waiting for the rest
+limit_request_line = 4094  # gunicorn's defaults, stated: 414 past them
+limit_request_fields = 100
+limit_request_field_size = 8190
 backlog = 2048
-timeout = 30
+timeout = 30  # the arbiter restarts a worker silent for this long (a request stuck in the app)
 graceful_timeout = 25  # SIGTERM: finish in-flight requests, then exit
-keepalive = 5
+keepalive = 5  # gthread/gevent only: the sync and buffering workers close each connection after its answer
 accesslog = None  # per-request lines are in the JSON log and the metrics; access logs cost throughput
 errorlog = "-"
 loglevel = os.environ.get("ACSYNC_LOG_LEVEL", "info").lower()
@@ -32,6 +46,15 @@ def on_starting(server: object) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+
+
+def post_fork(server: object, worker: object) -> None:
+    if hasattr(worker, "read_deadline"):  # ingest.worker.BufferingWorker
+        worker.read_deadline = read_deadline
+        worker.write_timeout = read_deadline
+        worker.max_header_bytes = max_header_bytes
+        # the app refuses a body over max_body_bytes from its first max_body_bytes + 1 bytes
+        worker.max_buffer_bytes = max_header_bytes + max_body_bytes + 1
 
 
 def post_worker_init(worker: object) -> None:

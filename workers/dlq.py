@@ -2,8 +2,9 @@
 
 An entry keeps the original event (so it can be replayed exactly), store, kind, event_id, the
 reason, every attempt's error with timestamps, and its replay history. ``replay`` re-enqueues the
-event with a fresh attempt count under the same event_id (so logs connect), and marks the entry
-replayed; if it fails again it comes back with the whole history. ``acsync dlq`` wraps this API.
+event with a fresh attempt count under the same event_id (so logs connect) and marks the entry
+replayed, both in one Redis transaction (a failed push leaves the entry dead and listed); if the
+event fails again it comes back with the whole history. ``acsync dlq`` wraps this API.
 """
 
 from __future__ import annotations
@@ -103,18 +104,27 @@ class DeadLetterQueue:
         return int(self.client.zcard(INDEX))
 
     def replay(self, entry_id: str, publisher: TaskPublisher) -> dict[str, Any]:
+        """Re-enqueue a dead entry and mark it replayed, in one MULTI/EXEC transaction.
+
+        The new message (attempt count back to 0, same event_id) and the entry's change to ``replayed``
+        commit together: if the push cannot be made (Redis unreachable, the connection lost before
+        EXEC, Redis refusing the write as it is queued: out of memory, a read-only replica) nothing is
+        written, the entry stays dead and listed, and the error is raised for the caller to report.
+        Marking first and pushing after would lose the entry from ``dlq list`` on a failed push;
+        pushing first and marking after would let a fast worker dead-letter the event again before
+        the mark, which would then hide its new entry.
+        """
         entry = self.get(entry_id)
         if entry is None or entry["status"] != "dead":
             raise KeyError(f"no dead entry {entry_id!r}")
         event = Event.from_dict(entry["event"])
-        entry["status"] = "replayed"
-        entry["replays"].append({"at": time.time()})
-        pipe = self.client.pipeline()
-        pipe.hset(ENTRIES, entry_id, json.dumps(entry))
+        replayed = {**entry, "status": "replayed", "replays": [*entry["replays"], {"at": time.time()}]}
+        pipe = self.client.pipeline(transaction=True)
+        publisher.enqueue(event, pipe=pipe)
+        pipe.hset(ENTRIES, entry_id, json.dumps(replayed))
         pipe.zrem(INDEX, entry_id)
         pipe.execute()
-        publisher.enqueue(event)  # a new message, attempt count back to 0, same event_id
-        return entry
+        return replayed
 
     def purge(self, filters: DLQFilter | None = None) -> int:
         entries = self.list(filters, limit=None)

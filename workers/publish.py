@@ -126,20 +126,30 @@ class TaskPublisher:
             return EnqueueResult(event.event_id, duplicate=False)
         return EnqueueResult(str(first_id), duplicate=True)
 
-    def enqueue(self, event: Event, *, task_id: str | None = None, queue: str | None = None) -> str:
+    def enqueue(self, event: Event, *, task_id: str | None = None, queue: str | None = None,
+                pipe: redis.client.Pipeline | None = None) -> str:
         """Enqueue without dedupe (DLQ replays, backfills): a new task id, attempt count 0.
 
         ``queue`` overrides the kind's queue (backfills use their own, so history never delays live hooks).
+        ``pipe``: add the push to the caller's transaction instead (see :meth:`push`).
         """
         task_id = task_id or uuid.uuid4().hex
         queue = queue or event.queue
-        self.push(event.event_id, queue, self.event_message(event, task_id=task_id, queue=queue))
+        self.push(event.event_id, queue, self.event_message(event, task_id=task_id, queue=queue), pipe=pipe)
         return task_id
 
-    def push(self, event_id: str, queue: str, message: bytes, *, expected_start: float | None = None) -> None:
-        """LPUSH a built message and record it in the pending ledger, atomically."""
-        pipe = self.client.pipeline()
+    def push(self, event_id: str, queue: str, message: bytes, *, expected_start: float | None = None,
+             pipe: redis.client.Pipeline | None = None) -> None:
+        """LPUSH a built message and record it in the pending ledger, atomically.
+
+        With ``pipe`` (a MULTI/EXEC pipeline of the caller's, e.g. the DLQ marking an entry replayed) the
+        commands join that transaction and the caller executes it: the push and the caller's own writes
+        then happen together or not at all.
+        """
+        own = pipe is None
+        pipe = self.client.pipeline() if pipe is None else pipe
         pipe.lpush(queue, message)
         pending.record(pipe, event_id, queue, message, expected_start or time.time())
-        pipe.execute()
+        if own:
+            pipe.execute()
 

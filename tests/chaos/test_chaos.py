@@ -2,9 +2,12 @@
 
 Real Redis (append-only, restarted once), ingest under gunicorn (restarted once), two Celery workers
 (one SIGKILLed with its children and replaced), both sandboxes injecting 500s, lost answers, latency
-spikes and 429 bursts. Events include duplicates, late old states and cancellations. When everything
-settles, every event that got a 2xx is in ActiveCampaign exactly once with the right content, or in
-the DLQ with a reason.
+spikes and 429 bursts. Events include duplicates, late old states and cancellations, and a few
+hooks that must fail for good (orders VTEX does not know, carts ingest accepts but the worker cannot
+read). When everything settles, every other event that got a 2xx is in ActiveCampaign exactly once
+with the right content, and the DLQ holds exactly the doomed events, each with its expected reason:
+a dead letter never excuses a missing order, cart or customer, and the faults that are meant to be
+retried (500s, lost answers, 429s, kills, restarts) leave no dead letter at all.
 
     .venv/bin/python -m pytest -m chaos -s                      # CI size (ACSYNC_CHAOS_EVENTS=300)
     ACSYNC_CHAOS_EVENTS=10000 ACSYNC_CHAOS_AC_RPS=40 .venv/bin/python -m pytest -m chaos -s   # bench mode
@@ -49,6 +52,9 @@ AC_RPS = int(os.environ.get("ACSYNC_CHAOS_AC_RPS", "20"))  # the sandbox's and t
 SECRET = "chaos-secret-0123456789abcdef"
 STORE = "chaosstore"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+# Permanent faults the plan injects: each must end in the DLQ with this reason, and nothing else may.
+UNKNOWN_ORDERS = 3  # order hooks for orders VTEX does not know: order_not_found
+JUNK_CARTS = ("remove?sku=1", "add?qty=2&sku=1")  # ingest keeps them as sent, the worker: unparsable_cart
 
 
 @dataclass
@@ -153,9 +159,11 @@ def stamp(moment: datetime) -> str:
 
 
 def build_plan(rng: random.Random, total: int) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
-    """The hooks to post, in order, and the expected final state of VTEX (orders) and the triggers."""
+    """The hooks to post, in order, and the expected final state of VTEX (orders) and the triggers.
+
+    ``expected["dead"]`` maps the ledger key of every hook that must fail for good to its DLQ reason."""
     plan: list[tuple[str, Any]] = []
-    expected: dict[str, Any] = {"orders": {}, "carts": {}, "customers": {}}
+    expected: dict[str, Any] = {"orders": {}, "carts": {}, "customers": {}, "dead": {}}
     orders, carts = int(total * 0.6), int(total * 0.2)
     customers = total - orders - carts
     for n in range(orders):
@@ -185,9 +193,19 @@ def build_plan(rng: random.Random, total: int) -> tuple[list[tuple[str, Any]], d
                 "updatedIn": T0.isoformat()}
         plan.append(("customer", body))
         expected["customers"][body["email"]] = body
+    for n in range(UNKNOWN_ORDERS):  # never seeded: VTEX answers 404
+        unknown = make_order(f"vunknown{n:03d}-01", email=f"ghost{n}@example.com", created=T0,
+                             last_change=T0 + timedelta(minutes=5), account=STORE)
+        plan.append(("unknown_order", unknown))
+        expected["dead"][f"order:{unknown['orderId']}"] = "order_not_found"
+    for n, junk in enumerate(JUNK_CARTS):
+        body = {"email": f"junkcart{n}@example.com", "rclastcart": junk, "rclastcartvalue": "49.90",
+                "rclastsessiondate": old, "firstName": "Junk"}
+        plan.append(("cart", body))
+        expected["dead"][f"cart:{checkout_id(body['email'], junk)}"] = "unparsable_cart"
     # shuffle whole order stories as units would be complex; interleave the other kinds instead
     head = [p for p in plan if p[0] in ("seed", "order", "late")]
-    tail = [p for p in plan if p[0] in ("cart", "customer")]
+    tail = [p for p in plan if p[0] in ("cart", "customer", "unknown_order")]
     rng.shuffle(tail)
     merged: list[tuple[str, Any]] = []
     step = max(1, len(head) // max(1, len(tail)))
@@ -206,6 +224,15 @@ def order_hook(order: dict[str, Any], *, late: bool = False) -> dict[str, Any]:
     change = order["lastChange"] if not late else order["lastChange"].replace(".1234567", ".7654321")
     return {"OrderId": order["orderId"], "State": order["status"], "LastChange": change, "CurrentChange": change,
             "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY}}
+
+
+def ledger_key(kind: str, payload: dict[str, Any]) -> str:
+    """The ledger's key for a hook of ``kind`` (also for the payload a DLQ entry keeps)."""
+    if kind == "order":
+        return f"order:{payload['OrderId']}"
+    if kind == "cart":
+        return f"cart:{checkout_id(payload['email'], payload['rclastcart'])}"
+    return f"customer:{payload['email']}"
 
 
 def settled(stack: Stack) -> bool:
@@ -270,7 +297,7 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
             stack.start_ingest("ingest-2")
         if action:
             done_chaos.append(action)
-        if kind in ("order", "late"):
+        if kind in ("order", "late", "unknown_order"):
             ledger.record(f"order:{item['orderId']}", post(stack, session, "order", order_hook(item,
                                                                                             late=kind == "late")))
         elif kind == "cart":
@@ -290,14 +317,18 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
             stop_bursts.set()
         time.sleep(1.0)
     assert quiet >= 5, "the stack did not settle"
+    drained_in = time.monotonic() - posted_at
 
     state = requests.get(stack.urls["ac"] + "/__sandbox/state", timeout=10).json()["accounts"]["sandbox"]
     dead = DeadLetterQueue(redis.Redis.from_url(stack.redis.url)).list(limit=None)
-    dead_keys = set()
+    # the DLQ must hold exactly the injected permanent faults: one entry each, with the expected reason
+    dead_reasons: dict[str, list[str]] = defaultdict(list)
     for entry in dead:
-        assert entry["reason"], entry
-        payload = entry["event"]["payload"]
-        dead_keys.add(f"{entry['kind']}:{payload.get('OrderId') or payload.get('email')}")
+        dead_reasons[ledger_key(entry["kind"], entry["event"]["payload"])].append(entry["reason"])
+    unexpected_dead = [f"{key} {reasons}" for key, reasons in dead_reasons.items()
+                       if reasons != [expected["dead"].get(key)]]
+    missing_dead = [key for key in expected["dead"] if key not in dead_reasons]
+    doomed_unaccepted = [key for key in expected["dead"] if not ledger.accepted(key)]
 
     cofe = {o["storeOrderId"]: o for o in state.get("cofe_orders", [])}
     duplicated_cofe = len(state.get("cofe_orders", [])) - len(cofe)
@@ -326,7 +357,7 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
             status = cofe.get(order_id, {}).get("normalizedStatus")
             if status not in (None, "CANCELLED"):  # None: canceled before it was ever written
                 wrong.append(f"{order_id} is canceled in VTEX but {status} in ActiveCampaign")
-        elif not present and key not in dead_keys:
+        elif not present:  # a dead letter is no excuse: only the injected faults may be dead
             lost.append(key)
         elif present and int(present[0]["totalPrice"]) != final["value"]:
             wrong.append(f"{order_id} total {present[0]['totalPrice']} != {final['value']}")
@@ -334,13 +365,13 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
         key = f"cart:{checkout}"
         if ledger.accepted(key):
             accepted += 1
-            if not by_checkout.get(checkout) and f"cart:{_body['email']}" not in dead_keys:
+            if not by_checkout.get(checkout):
                 lost.append(key)
     for email, body in expected["customers"].items():
         key = f"customer:{email}"
         if ledger.accepted(key):
             accepted += 1
-            if not contacts.get(email) and key not in dead_keys:
+            if not contacts.get(email):
                 lost.append(key)
             elif contacts.get(email) and contacts[email][0]["firstName"] != body["firstName"]:
                 wrong.append(f"{email} first name {contacts[email][0]['firstName']!r}")
@@ -355,9 +386,11 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
     statuses = {s for answers in ledger.answers.values() for s in answers}
     print(f"\nCHAOS REPORT events={sum(len(v) for v in ledger.answers.values())} accepted_distinct={accepted} "
           f"lost={len(lost)} duplicated={len(duplicated)} wrong={len(wrong)} dead_letters={len(dead)} "
+          f"injected_dead={len(expected['dead'])} unexpected_dead={len(unexpected_dead)} "
+          f"missing_dead={len(missing_dead)} "
           f"ac_requests={log['total']} ac_429={sum(v for k, v in log['by_status'].items() if k.endswith(' 429'))} "
           f"ac_500={sum(v for k, v in log['by_status'].items() if k.endswith(' 500'))} "
-          f"bursts={burst_count[0]} answers={sorted(statuses, key=str)} "
+          f"bursts={burst_count[0]} drain_s={drained_in:.0f} answers={sorted(statuses, key=str)} "
           f"dead_reasons={sorted({e['reason'] for e in dead})}")
     for entry in dead:
         errors = defaultdict(int)
@@ -365,5 +398,10 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
             errors[attempt["error"][:60]] += 1
         print(f"  dead {entry['kind']} {entry['reason']}: {len(entry['attempts'])} attempts {dict(errors)}")
     assert lost == [] and duplicated == [] and wrong == [], (lost[:10], duplicated[:10], wrong[:10])
+    assert doomed_unaccepted == [], doomed_unaccepted  # ingest answered 200 to each doomed hook too
+    assert unexpected_dead == [] and missing_dead == [], (unexpected_dead[:10], missing_dead)
+    assert len(dead) == len(expected["dead"]) == UNKNOWN_ORDERS + len(JUNK_CARTS)
+    for key in expected["dead"]:  # and none of them reached ActiveCampaign
+        assert key.removeprefix("order:") not in by_externalid and key.removeprefix("cart:") not in by_checkout
     assert accepted >= len(expected["orders"]) * 0.9  # the chaos did not simply refuse everything
     assert burst_count[0] > 0 and sum(v for k, v in log["by_status"].items() if k.endswith(" 429")) > 0

@@ -9,6 +9,7 @@ import time
 
 import fakeredis
 import pytest
+import redis
 
 from workers.dlq import DeadLetterQueue, DLQFilter
 from workers.events import Event
@@ -24,15 +25,23 @@ def event(store: str = "s1", kind: str = "order") -> Event:
     return Event(kind=kind, store=store, payload={"OrderId": "v1-01"}, dedupe_key="k")
 
 
+class Publisher:
+    """Records what it is asked to enqueue; with ``fail`` its push breaks like a lost Redis connection."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[Event] = []
+        self.fail = fail
+
+    def enqueue(self, e: Event, *, pipe=None) -> str:
+        if self.fail:
+            raise redis.ConnectionError("Connection reset by peer")
+        self.sent.append(e)
+        if pipe is not None:
+            pipe.lpush(e.queue, e.event_id)
+        return "task"
+
+
 def test_entry_keeps_every_attempt_and_history_survives_a_replay(client):
-    class Publisher:
-        def __init__(self) -> None:
-            self.sent: list[Event] = []
-
-        def enqueue(self, e: Event) -> str:
-            self.sent.append(e)
-            return "task"
-
     queue = DeadLetterQueue(client)
     dead = event()
     queue.record_attempt(dead.event_id, 0, "ServerError: 500", True)
@@ -42,6 +51,7 @@ def test_entry_keeps_every_attempt_and_history_survives_a_replay(client):
     publisher = Publisher()
     queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]
     assert publisher.sent[0].event_id == dead.event_id and queue.size() == 0
+    assert client.llen(dead.queue) == 1  # the push joined the replay's transaction
     with pytest.raises(KeyError):
         queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]
     queue.record_attempt(dead.event_id, 0, "NotFoundError: 404", False)
@@ -75,3 +85,20 @@ def test_stats_totals_minutes_and_latency_percentiles(client):
     percentiles = stats.latency_percentiles("order")
     assert percentiles["p50"] == pytest.approx(5.0) and percentiles["p99"] == pytest.approx(9.9)
     assert stats.latency_percentiles("cart") == {}
+
+
+def test_a_replay_whose_push_fails_leaves_the_entry_dead_and_listed(client):
+    queue = DeadLetterQueue(client)
+    dead = event()
+    queue.add(dead, reason="order_not_found", error="PermanentEventError: order_not_found")
+    with pytest.raises(redis.ConnectionError):
+        queue.replay(dead.event_id, Publisher(fail=True))  # type: ignore[arg-type]
+    entry = queue.get(dead.event_id)
+    assert entry is not None and entry["status"] == "dead" and entry["replays"] == []
+    assert [e["entry_id"] for e in queue.list()] == [dead.event_id] and queue.size() == 1
+    assert client.llen(dead.queue) == 0
+    publisher = Publisher()
+    queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]  # Redis is back: the replay goes through
+    assert [e.event_id for e in publisher.sent] == [dead.event_id] and queue.list() == []
+    assert len(queue.get(dead.event_id)["replays"]) == 1
+

@@ -8,6 +8,7 @@ import logging
 
 import pytest
 import sentry_sdk
+from prometheus_client import REGISTRY
 from sentry_sdk.transport import Transport
 
 from ingest import create_app
@@ -34,7 +35,9 @@ def sentry_events():
     init_sentry("http://public@127.0.0.1:9/1", component="test", transport=transport)
     yield transport.events
     sentry_sdk.get_client().close()
-    sentry_sdk.init()  # back to a disabled client
+    # back to a disabled client, without the integrations a bare init() would enable: the Celery one
+    # would go on adding trace headers to every send_task of the tests that run after these
+    sentry_sdk.init(default_integrations=False, auto_enabling_integrations=False)
 
 
 def test_scrub_masks_emails_and_secret_values():
@@ -56,8 +59,14 @@ def test_worker_dead_letter_reaches_sentry_with_event_id_and_no_email(sentry_eve
     from workers.errors import PermanentEventError
     from workers.tasks import fail
 
+    def dead_letters() -> float:  # the process-wide counter: compared before and after, never absolute
+        labels = {"kind": "cart", "reason": "unparsable_cart"}
+        return REGISTRY.get_sample_value("acsync_worker_dead_letters_total", labels) or 0.0
+
     event = Event(kind="cart", store="mystore", payload={"email": "ana@example.com"}, dedupe_key="k")
+    before = dead_letters()
     fail(runtime, event, PermanentEventError("unparsable_cart", "cart of ana@example.com is junk"), 0)
+    assert dead_letters() == before + 1
     sentry_sdk.flush()
     [captured] = sentry_events
     assert captured["tags"]["event_id"] == event.event_id and captured["tags"]["store"] == "mystore"

@@ -38,15 +38,24 @@ def test_a_429_halves_the_rate_until_the_cap_and_low_remaining_slows_it_by_a_qua
 def test_the_slowdown_widens_the_spacing_between_requests(redis_url):
     waits: list[float] = []
     budget = limiter(redis_url, waits)
-    budget.acquire()
-    budget.acquire()
-    normal = waits[-1]
-    assert 0.2 < normal <= 1.05 / 4
+    client = redis.Redis.from_url(redis_url)
+    booked: list[int] = []
+
+    def acquire() -> None:
+        budget.acquire()
+        booked.append(int(client.get(budget.key)))  # the next free slot the script stored (µs, Redis's clock)
+
+    # The limiter's own bookings, exact integers, instead of gaps the test would time: the calls come
+    # back to back (waits are recorded, not slept), well inside one 262.5 ms interval, so each slot is
+    # booked right after the previous one.
+    acquire()
+    acquire()
+    assert booked[1] - booked[0] == budget.interval_us == 262_500  # (1 + 5 %) / 4 per second, no burst
     budget.slow_down(4.0, 60)
-    budget.acquire()
-    # the third slot is booked at the normal spacing after the second, then spaced 4x wider
-    budget.acquire()
-    assert waits[-1] - waits[-2] == pytest.approx(4 * 1.05 / 4, abs=0.05)
+    acquire()  # the third slot was booked at the normal spacing; from it on the spacing is 4x wider
+    acquire()
+    assert booked[2] - booked[1] == booked[3] - booked[2] == 4 * budget.interval_us
+    assert len(waits) == 3  # every call after the first had to wait for its slot
 
 
 RULES = RetrySettings(base=1.0, cap=60.0, max_attempts=3)
