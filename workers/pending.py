@@ -80,11 +80,7 @@ def recover_dead_workers(client: redis.Redis, *, dead_after: float = DEAD_AFTER,
             client.hdel(STARTED, event_id)
             continue
         queue, message = stored.decode().split("\n", 1)
-        copy = fresh_copy(message.encode())
-        pipe = client.pipeline()
-        pipe.lpush(queue, copy)
-        record(pipe, event_id, queue, copy, now)
-        pipe.execute()
+        push_again(client, event_id, queue, message, now)
         repushed += 1
     for node, beat in beats.items():
         if now - beat > 24 * 3600:
@@ -105,6 +101,15 @@ def finish(pipe: redis.client.Pipeline, event_id: str) -> None:
     pipe.zrem(PENDING, event_id)
     pipe.hdel(MESSAGES, event_id)
     pipe.hdel(STARTED, event_id)
+
+
+def push_again(client: redis.Redis, event_id: str, queue: str, message: str, now: float) -> None:
+    """Push a fresh copy of an event's message and record it in the ledger, atomically."""
+    copy = fresh_copy(message.encode())
+    pipe = client.pipeline()
+    pipe.lpush(queue, copy)
+    record(pipe, event_id, queue, copy, now)
+    pipe.execute()
 
 
 def fresh_copy(message: bytes) -> bytes:
@@ -137,11 +142,7 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
         if client.lpos(queue, message, rank=-1, maxlen=scan_depth) is not None:
             waiting_queues.add(queue)
             continue
-        copy = fresh_copy(message.encode())
-        pipe = client.pipeline()
-        pipe.lpush(queue, copy)
-        record(pipe, event_id, queue, copy, now)
-        pipe.execute()
+        push_again(client, event_id, queue, message, now)
         repushed += 1
     if repushed:
         log.warning("re-pushed %d events whose messages were lost between Redis and a worker", repushed)
