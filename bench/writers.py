@@ -60,8 +60,13 @@ class Stack:
         self.client = redis.Redis.from_url(self.redis_server.url)
         self.ports = {"ac_big": free_port(), "ac_small": free_port(), "vtex": free_port()}
         self.urls = {k: f"http://127.0.0.1:{v}" for k, v in self.ports.items()}
-        env = {**os.environ, "REDIS_URL": self.redis_server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-               "ACSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "REDIS_URL": self.redis_server.url,
+            "ACSYNC_STORES": str(workdir / "stores.toml"),
+            "ACSYNC_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.group = ProcessGroup(log_dir=workdir / "logs", env=env)
         for name in ("ac_big", "ac_small"):
@@ -72,21 +77,42 @@ class Stack:
         self.group.wait_http("vtex", self.urls["vtex"] + "/__sandbox/requests")
         tables = {}
         for store, ac in ((BIG, "ac_big"), (SMALL, "ac_small")):
-            connection = ActiveCampaign(api_url=self.urls[ac], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit()
-                                        ).connections.create(service="vtex", externalid=store, name=store,
-                                                             logo_url="https://l", link_url="https://k")
+            connection = ActiveCampaign(
+                api_url=self.urls[ac], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit()
+            ).connections.create(
+                service="vtex", externalid=store, name=store, logo_url="https://l", link_url="https://k"
+            )
             tables[store] = {
-                "hook_secret": f"{store}-secret-0123456789", "store_url": f"https://www.{store}.com",
-                "currency": "BRL", "abandoned_cart_min_age_minutes": 0,
-                "activecampaign": {"api_url": self.urls[ac], "api_token": DEFAULT_TOKEN,
-                                   "connection_id": int(connection["id"])},
+                "hook_secret": f"{store}-secret-0123456789",
+                "store_url": f"https://www.{store}.com",
+                "currency": "BRL",
+                "abandoned_cart_min_age_minutes": 0,
+                "activecampaign": {
+                    "api_url": self.urls[ac],
+                    "api_token": DEFAULT_TOKEN,
+                    "connection_id": int(connection["id"]),
+                },
                 "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": self.urls["vtex"]},
             }
         (workdir / "stores.toml").write_text(render_stores_toml(tables))
         time.sleep(1.1)  # the set-up requests leave the sandboxes' sliding second
-        self.worker = self.group.python("worker", ["celery", "-A", "workers", "worker", "-Q", ",".join(WORKER_QUEUES),
-                                                   "-c", str(concurrency), "--without-mingle", "--without-gossip",
-                                                   "-l", "WARNING"])
+        self.worker = self.group.python(
+            "worker",
+            [
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                ",".join(WORKER_QUEUES),
+                "-c",
+                str(concurrency),
+                "--without-mingle",
+                "--without-gossip",
+                "-l",
+                "WARNING",
+            ],
+        )
         self.writer = self.group.python("writer", ["acsync", "writer"])
         self.publisher = TaskPublisher(workers.app, self.client)
         self.stats = Stats(self.client)
@@ -99,17 +125,26 @@ class Stack:
     # ------------------------------------------------------------------ helpers
     def seed(self, orders: list[dict[str, Any]]) -> None:
         for start in range(0, len(orders), 500):
-            self.session.post(self.urls["vtex"] + "/__sandbox/orders/bulk", json=orders[start:start + 500],
-                              timeout=60).raise_for_status()
+            self.session.post(
+                self.urls["vtex"] + "/__sandbox/orders/bulk", json=orders[start : start + 500], timeout=60
+            ).raise_for_status()
 
     def publish(self, kind: str, store: str, payload: dict[str, Any], key: str) -> None:
         event = Event(kind=kind, store=store, payload=payload, dedupe_key=f"{store}:{key}")
         self.publisher.enqueue_once(event, dedupe_ttl_seconds=3600)
 
     def order_hook(self, store: str, order: dict[str, Any]) -> None:
-        self.publish("order", store, {"OrderId": order["orderId"], "State": order["status"],
-                                      "LastChange": order["lastChange"], "CurrentChange": order["lastChange"]},
-                     order["orderId"])
+        self.publish(
+            "order",
+            store,
+            {
+                "OrderId": order["orderId"],
+                "State": order["status"],
+                "LastChange": order["lastChange"],
+                "CurrentChange": order["lastChange"],
+            },
+            order["orderId"],
+        )
 
     def landed(self, kind: str, store: str) -> int:
         return self.stats.totals().get(f"events:{kind}@{store}", 0)
@@ -121,8 +156,9 @@ class Stack:
         return self.session.get(self.urls[ac] + "/__sandbox/requests", timeout=30).json()
 
     def busy(self) -> int:
-        return sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked") + \
-            waiting_writes(self.client)
+        return (
+            sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked") + waiting_writes(self.client)
+        )
 
     def rss_mb(self) -> dict[str, float]:
         out = {}
@@ -145,10 +181,26 @@ class Stack:
 
 
 def flash_sale(stack: Stack, orders: int, carts: int, small_orders: int, small_delay: float) -> dict[str, Any]:
-    big = [make_order(f"fs{n:05d}-01", email=f"buyer{n}@example.com", account=BIG, created=T0,
-                      last_change=T0 + timedelta(minutes=1)) for n in range(orders)]
-    small = [make_order(f"sm{n:03d}-01", email=f"small{n}@example.com", account=SMALL, created=T0,
-                        last_change=T0 + timedelta(minutes=1)) for n in range(small_orders)]
+    big = [
+        make_order(
+            f"fs{n:05d}-01",
+            email=f"buyer{n}@example.com",
+            account=BIG,
+            created=T0,
+            last_change=T0 + timedelta(minutes=1),
+        )
+        for n in range(orders)
+    ]
+    small = [
+        make_order(
+            f"sm{n:03d}-01",
+            email=f"small{n}@example.com",
+            account=SMALL,
+            created=T0,
+            last_change=T0 + timedelta(minutes=1),
+        )
+        for n in range(small_orders)
+    ]
     stack.seed(big + small)
     session_date = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     started = time.monotonic()
@@ -158,8 +210,17 @@ def flash_sale(stack: Stack, orders: int, carts: int, small_orders: int, small_d
         stack.order_hook(BIG, order)
         if n % cart_every == 0 and sent_carts < carts:
             email = f"cart{sent_carts}@example.com"
-            stack.publish("cart", BIG, {"email": email, "rclastcart": f"add?sku={20 + sent_carts % 40}&qty=1&seller=1",
-                                        "rclastsessiondate": session_date, "firstName": "Cart"}, email)
+            stack.publish(
+                "cart",
+                BIG,
+                {
+                    "email": email,
+                    "rclastcart": f"add?sku={20 + sent_carts % 40}&qty=1&seller=1",
+                    "rclastsessiondate": session_date,
+                    "firstName": "Cart",
+                },
+                email,
+            )
             sent_carts += 1
     posted = time.monotonic() - started
     time.sleep(max(0.0, small_delay - (time.monotonic() - started)))
@@ -174,19 +235,31 @@ def flash_sale(stack: Stack, orders: int, carts: int, small_orders: int, small_d
     big_log, small_log = stack.requests_log("ac_big"), stack.requests_log("ac_small")
     graphql = big_log["by_endpoint"].get("POST /api/3/ecom/graphql", 0)
     return {
-        "big_orders": orders, "big_carts": sent_carts, "posted_in_s": round(posted, 1),
+        "big_orders": orders,
+        "big_carts": sent_carts,
+        "posted_in_s": round(posted, 1),
         "big_orders_per_second": round(orders / big_done, 1),
         "big_orders_per_graphql_request": round(orders / max(1, graphql), 1),
-        "big_ac_requests": big_log["total"], "big_ac_requests_by_endpoint": big_log["by_endpoint"],
+        "big_ac_requests": big_log["total"],
+        "big_ac_requests_by_endpoint": big_log["by_endpoint"],
         "big_orders_waiting_when_small_store_done": big_left_when_small_done,
-        "small_p50_s": round(percentile(small_latency, 50), 2), "small_p99_s": round(percentile(small_latency, 99), 2),
+        "small_p50_s": round(percentile(small_latency, 50), 2),
+        "small_p99_s": round(percentile(small_latency, 99), 2),
         "ac_429": sum(v for log in (big_log, small_log) for k, v in log["by_status"].items() if k.endswith(" 429")),
     }
 
 
 def idle(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
-    orders = [make_order(f"id{n:03d}-01", email=f"idle{n}@example.com", account=SMALL, created=T0,
-                         last_change=T0 + timedelta(minutes=1)) for n in range(count)]
+    orders = [
+        make_order(
+            f"id{n:03d}-01",
+            email=f"idle{n}@example.com",
+            account=SMALL,
+            created=T0,
+            last_change=T0 + timedelta(minutes=1),
+        )
+        for n in range(count)
+    ]
     stack.seed(orders)
     before = len(stack.latencies("order", SMALL))
     landed_before = stack.landed("order", SMALL)
@@ -195,23 +268,43 @@ def idle(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
         time.sleep(spacing)
     stack.wait(lambda: stack.landed("order", SMALL) >= landed_before + count, 120, "idle orders")
     samples = stack.latencies("order", SMALL)[: len(stack.latencies("order", SMALL)) - before]
-    return {"orders": count, "spacing_s": spacing, "p50_s": round(percentile(samples, 50), 2),
-            "p95_s": round(percentile(samples, 95), 2), "max_s": round(max(samples), 2)}
+    return {
+        "orders": count,
+        "spacing_s": spacing,
+        "p50_s": round(percentile(samples, 50), 2),
+        "p95_s": round(percentile(samples, 95), 2),
+        "max_s": round(max(samples), 2),
+    }
 
 
 def backfill(stack: Stack, count: int) -> dict[str, Any]:
-    orders = [make_order(f"hist{n:06d}-01", email=f"hist{n % 5000}@example.com", account=BIG, status="invoiced",
-                         created=T0 - timedelta(days=30), last_change=T0 - timedelta(days=29)) for n in range(count)]
+    orders = [
+        make_order(
+            f"hist{n:06d}-01",
+            email=f"hist{n % 5000}@example.com",
+            account=BIG,
+            status="invoiced",
+            created=T0 - timedelta(days=30),
+            last_change=T0 - timedelta(days=29),
+        )
+        for n in range(count)
+    ]
     stack.seed(orders)
     graphql_before = stack.requests_log("ac_big")["by_endpoint"].get("POST /api/3/ecom/graphql", 0)
     calls_before = stack.requests_log("ac_big")["total"]
     landed_before = stack.landed("order", BIG)
     started = time.monotonic()
     for order in orders:  # what `acsync backfill` queues
-        stack.publisher.enqueue(Event(kind="order", store=BIG, payload={"OrderId": order["orderId"],
-                                                                        "State": "invoiced", "backfill": True},
-                                      dedupe_key=f"backfill:{order['orderId']}", event_id=new_event_id()),
-                                queue=BACKFILL_QUEUE)
+        stack.publisher.enqueue(
+            Event(
+                kind="order",
+                store=BIG,
+                payload={"OrderId": order["orderId"], "State": "invoiced", "backfill": True},
+                dedupe_key=f"backfill:{order['orderId']}",
+                event_id=new_event_id(),
+            ),
+            queue=BACKFILL_QUEUE,
+        )
     memory: dict[str, list[dict[str, float]]] = {"high": [], "low": []}
     while stack.landed("order", BIG) < landed_before + count:
         waiting = stack.busy()
@@ -230,13 +323,24 @@ def backfill(stack: Stack, count: int) -> dict[str, Any]:
         return round(max((r[name] for r in rows), default=float("nan")), 1)
 
     return {
-        "orders": count, "seconds": round(elapsed, 1), "orders_per_second": round(count / elapsed, 1),
-        "graphql_requests": graphql, "orders_per_graphql_request": round(count / max(1, graphql), 1),
+        "orders": count,
+        "seconds": round(elapsed, 1),
+        "orders_per_second": round(count / elapsed, 1),
+        "graphql_requests": graphql,
+        "orders_per_graphql_request": round(count / max(1, graphql), 1),
         "ac_requests": log["total"] - calls_before,
-        "memory_mb": {"while_waiting_high": {"samples": len(memory["high"]), "worker": peak(memory["high"], "worker"),
-                                             "writer": peak(memory["high"], "writer")},
-                      "while_waiting_low": {"samples": len(memory["low"]), "worker": peak(memory["low"], "worker"),
-                                            "writer": peak(memory["low"], "writer")}},
+        "memory_mb": {
+            "while_waiting_high": {
+                "samples": len(memory["high"]),
+                "worker": peak(memory["high"], "worker"),
+                "writer": peak(memory["high"], "writer"),
+            },
+            "while_waiting_low": {
+                "samples": len(memory["low"]),
+                "worker": peak(memory["low"], "worker"),
+                "writer": peak(memory["low"], "writer"),
+            },
+        },
     }
 
 

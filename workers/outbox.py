@@ -221,8 +221,17 @@ class Outbox:
         return f"{lane}|{key}"
 
     # -------------------------------------------------------------- producers (event tasks)
-    def put(self, lane: str, key: str, payload: dict[str, Any], event: dict[str, Any], *,
-            due: float | None = None, merge: bool = False, pipe: Any = None) -> Any:
+    def put(
+        self,
+        lane: str,
+        key: str,
+        payload: dict[str, Any],
+        event: dict[str, Any],
+        *,
+        due: float | None = None,
+        merge: bool = False,
+        pipe: Any = None,
+    ) -> Any:
         """Queue (or replace) the write ``(lane, key)``; ``event`` is the event dict it comes from.
 
         ``merge`` folds the payload's fields into a waiting one (contacts: names from a cart trigger must
@@ -230,34 +239,71 @@ class Outbox:
         With ``pipe`` the script is added to that pipeline (so it commits with the caller's other writes).
         """
         item = self.item_key(lane, key)
-        summary = {"event_id": event["event_id"], "kind": event["kind"], "store": event["store"],
-                   "received_at": event["received_at"], "event": event}
+        summary = {
+            "event_id": event["event_id"],
+            "kind": event["kind"],
+            "store": event["store"],
+            "received_at": event["received_at"],
+            "event": event,
+        }
         return self._put(
-            keys=[self.items, self.versions, self.events_prefix + item, self.due_key(lane), self.wake, ACCOUNTS,
-                  self.overflow],
-            args=[item, encode(payload), orjson.dumps(summary), time.time() if due is None else due, self.account,
-                  MAX_EVENTS_PER_WRITE, self.account_key, "1" if merge else "0"],
-            client=pipe if pipe is not None else self.client)
+            keys=[
+                self.items,
+                self.versions,
+                self.events_prefix + item,
+                self.due_key(lane),
+                self.wake,
+                ACCOUNTS,
+                self.overflow,
+            ],
+            args=[
+                item,
+                encode(payload),
+                orjson.dumps(summary),
+                time.time() if due is None else due,
+                self.account,
+                MAX_EVENTS_PER_WRITE,
+                self.account_key,
+                "1" if merge else "0",
+            ],
+            client=pipe if pipe is not None else self.client,
+        )
 
     # -------------------------------------------------------------- the writer
     def claim(self, lane: str, limit: int, *, claim_seconds: float = 120.0, now: float | None = None) -> list[Claimed]:
         now = time.time() if now is None else now
-        rows = self._claim(keys=[self.due_key(lane), self.items, self.versions, self.claimed],
-                           args=[now, now + claim_seconds, limit, self.events_prefix])
+        rows = self._claim(
+            keys=[self.due_key(lane), self.items, self.versions, self.claimed],
+            args=[now, now + claim_seconds, limit, self.events_prefix],
+        )
         out = []
         for raw_key, payload, version, events in rows:
             item = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
-            out.append(Claimed(lane=lane, key=item.split("|", 1)[1], payload=decode(payload),
-                               version=version.decode() if isinstance(version, bytes) else str(version),
-                               events=int(events)))
+            out.append(
+                Claimed(
+                    lane=lane,
+                    key=item.split("|", 1)[1],
+                    payload=decode(payload),
+                    version=version.decode() if isinstance(version, bytes) else str(version),
+                    events=int(events),
+                )
+            )
         return out
 
     def complete(self, claimed: Claimed, *, now: float | None = None) -> Completed:
         item = self.item_key(claimed.lane, claimed.key)
         rows = self._complete(
-            keys=[self.due_key(claimed.lane), self.items, self.versions, self.claimed, self.events_prefix + item,
-                  self.overflow, self.attempts_key],
-            args=[item, claimed.version, claimed.events, time.time() if now is None else now])
+            keys=[
+                self.due_key(claimed.lane),
+                self.items,
+                self.versions,
+                self.claimed,
+                self.events_prefix + item,
+                self.overflow,
+                self.attempts_key,
+            ],
+            args=[item, claimed.version, claimed.events, time.time() if now is None else now],
+        )
         overflow = int(rows[0])
         return Completed(events=[orjson.loads(r) for r in rows[1:]], overflow=overflow)
 
@@ -268,8 +314,12 @@ class Outbox:
         """
         item = self.item_key(claimed.lane, claimed.key)
         due = (time.time() if now is None else now) + max(0.0, delay)
-        return int(self._retry(keys=[self.due_key(claimed.lane), self.claimed, self.versions, self.attempts_key],
-                               args=[item, due, 1 if count else 0]))
+        return int(
+            self._retry(
+                keys=[self.due_key(claimed.lane), self.claimed, self.versions, self.attempts_key],
+                args=[item, due, 1 if count else 0],
+            )
+        )
 
     def attempts(self, claimed: Claimed) -> int:
         return int(self.client.hget(self.attempts_key, self.item_key(claimed.lane, claimed.key)) or 0)
@@ -314,8 +364,10 @@ class Outbox:
 
 def known_accounts(client: redis.Redis) -> dict[str, str]:
     """Account hash -> account key of every account that ever had an outbox (for stats and metrics)."""
-    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in client.hgetall(ACCOUNTS).items()}
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in client.hgetall(ACCOUNTS).items()
+    }
 
 
 def total_depth(client: redis.Redis, accounts: Sequence[str] | None = None) -> dict[str, dict[str, int]]:

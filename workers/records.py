@@ -23,8 +23,7 @@ def open_cart(ids: IdStore, connection: str, email: str) -> dict[str, Any] | Non
     return orjson.loads(raw)
 
 
-def set_open_cart(ids: IdStore, connection: str, email: str, *, ac_id: str, checkout: str,
-                  abandoned_at: float) -> None:
+def set_open_cart(ids: IdStore, connection: str, email: str, *, ac_id: str, checkout: str, abandoned_at: float) -> None:
     value = orjson.dumps({"ac_id": ac_id, "checkout": checkout, "abandoned_at": abandoned_at}).decode()
     ids.set_id("opencart", connection, email_key(email), value=value)
 

@@ -25,8 +25,17 @@ STORE = make_settings("redis://unused", mystore=store_table("mystore")).stores["
 
 
 def item(**fields):
-    base = {"id": "170", "productId": "p17", "name": "Banda elástica", "quantity": 1, "price": 1990,
-            "sellingPrice": 1990, "refId": "BND-1", "detailUrl": "/banda/p", "imageUrl": None}
+    base = {
+        "id": "170",
+        "productId": "p17",
+        "name": "Banda elástica",
+        "quantity": 1,
+        "price": 1990,
+        "sellingPrice": 1990,
+        "refId": "BND-1",
+        "detailUrl": "/banda/p",
+        "imageUrl": None,
+    }
     return {**base, **fields}
 
 
@@ -44,13 +53,16 @@ def test_a_null_selling_price_falls_back_to_the_price_and_a_gift_costs_nothing()
         line_total(item(sellingPrice=None, price=None))
 
 
-@pytest.mark.parametrize(("total", "quantity", "parts"), [
-    (1000, 3, [(2, 333), (1, 334)]),   # 10.00 for 3: two at 3.33 and one at 3.34
-    (999, 3, [(3, 333)]),
-    (1, 2, [(1, 0), (1, 1)]),
-    (0, 4, [(4, 0)]),
-    (7, 1, [(1, 7)]),
-])
+@pytest.mark.parametrize(
+    ("total", "quantity", "parts"),
+    [
+        (1000, 3, [(2, 333), (1, 334)]),  # 10.00 for 3: two at 3.33 and one at 3.34
+        (999, 3, [(3, 333)]),
+        (1, 2, [(1, 0), (1, 1)]),
+        (0, 4, [(4, 0)]),
+        (7, 1, [(1, 7)]),
+    ],
+)
 def test_a_line_that_does_not_divide_evenly_is_split_so_totals_add_up_exactly(total, quantity, parts):
     assert split_line(total, quantity) == parts
     assert sum(units * price for units, price in parts) == total
@@ -58,19 +70,27 @@ def test_a_line_that_does_not_divide_evenly_is_split_so_totals_add_up_exactly(to
 
 
 def test_price_definition_line_totals_win_and_the_lines_add_up_to_the_items_total():
-    uneven = item(quantity=3, sellingPrice=333, priceDefinition={"total": 1000,
-                                                               "sellingPrices": [{"value": 333, "quantity": 3}]})
+    uneven = item(
+        quantity=3, sellingPrice=333, priceDefinition={"total": 1000, "sellingPrices": [{"value": 333, "quantity": 3}]}
+    )
     lines = graphql_line_items({"items": [uneven, item(id="31")]}, STORE)
     assert [(li["storeLineItemId"], li["quantity"], li["priceAmount"]) for li in lines] == [
-        ("170-0", 2, Decimal("3.33")), ("170-0-1", 1, Decimal("3.34")), ("31-1", 1, Decimal("19.90"))]
+        ("170-0", 2, Decimal("3.33")),
+        ("170-0-1", 1, Decimal("3.34")),
+        ("31-1", 1, Decimal("19.90")),
+    ]
     assert sum(li["priceAmount"] * li["quantity"] for li in lines) == Decimal("29.90")
     assert {li["productStorePrimaryId"] for li in lines[:2]} == {"170"}  # the SKU id, as carts use
 
 
 def test_the_total_is_value_else_the_sum_of_totals_never_a_silent_zero():
     assert order_value({"value": 12345}) == 12345
-    totals = [{"id": "Items", "value": 10000}, {"id": "Discounts", "value": -500}, {"id": "Shipping", "value": 990},
-              {"id": "Tax", "value": 0}]
+    totals = [
+        {"id": "Items", "value": 10000},
+        {"id": "Discounts", "value": -500},
+        {"id": "Shipping", "value": 990},
+        {"id": "Tax", "value": 0},
+    ]
     assert order_value({"totals": totals}) == 10490
     with pytest.raises(PermanentEventError) as caught:
         order_value({"items": []})
@@ -105,13 +125,16 @@ def test_marketplace_orders_are_recognised():
     assert not is_marketplace_order({"origin": "Marketplace", "affiliateId": "", "marketplaceOrderId": ""})
 
 
-@pytest.mark.parametrize(("alias", "real"), [
-    ("tobias@hotmail.com-1b.ct.vtex.com.br", "tobias@hotmail.com"),
-    ("Ana.Silva@Example.com.br-207700027841b.ct.vtex.com.br", "Ana.Silva@Example.com.br"),
-    ("ff2e6348a53a4d449af92be2a1011328@ct.vtex.com.br", None),  # hard alias: Master Data or the conversation
-    ("ana@example.com", None),
-    ("x-1b.ct.vtex.com.br", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("alias", "real"),
+    [
+        ("tobias@hotmail.com-1b.ct.vtex.com.br", "tobias@hotmail.com"),
+        ("Ana.Silva@Example.com.br-207700027841b.ct.vtex.com.br", "Ana.Silva@Example.com.br"),
+        ("ff2e6348a53a4d449af92be2a1011328@ct.vtex.com.br", None),  # hard alias: Master Data or the conversation
+        ("ana@example.com", None),
+        ("x-1b.ct.vtex.com.br", None),
+        ("", None),
+    ],
+)
 def test_soft_aliases_carry_the_real_address(alias, real):
     assert unmask_soft_alias(alias) == real

@@ -10,8 +10,14 @@ from workers.outbox import Enum, Outbox, decode, encode, total_depth
 
 
 def event(event_id: str, kind: str = "order", at: float = 1000.0) -> dict:
-    return {"event_id": event_id, "kind": kind, "store": "mystore", "received_at": at, "payload": {},
-            "dedupe_key": event_id}
+    return {
+        "event_id": event_id,
+        "kind": kind,
+        "store": "mystore",
+        "received_at": at,
+        "payload": {},
+        "dedupe_key": event_id,
+    }
 
 
 def outbox(redis_url: str, account: str = "https://acct.api-us1.com") -> Outbox:
@@ -78,8 +84,7 @@ def test_claims_of_a_dead_writer_come_back_after_the_claim_timeout_or_at_once_on
 
 def test_contact_writes_merge_fields_instead_of_erasing_them(redis_url):
     box = outbox(redis_url)
-    box.put("contact", "h1", {"email": "a@x.com", "phone": "+55 11", "list_id": 3}, event("e1", "customer"),
-            merge=True)
+    box.put("contact", "h1", {"email": "a@x.com", "phone": "+55 11", "list_id": 3}, event("e1", "customer"), merge=True)
     box.put("contact", "h1", {"email": "a@x.com", "first_name": "Ana"}, event("e2", "cart"), merge=True)
     [claimed] = box.claim("contact", 10)
     assert claimed.payload == {"email": "a@x.com", "phone": "+55 11", "list_id": 3, "first_name": "Ana"}

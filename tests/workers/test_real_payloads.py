@@ -21,28 +21,87 @@ from workers.tasks import run_event
 # (fixture, expected line items as (sku, quantity, unit price, leaf category), finalAmount, shippingAmount,
 #  discountsAmount, currency, normalizedStatus, the e-mail AC gets)
 ORDERS = [
-    ("order-own-brl", [("2000123", 2, "71.91", "Camisetas"), ("2000456", 1, "29.90", "Acessórios")],
-     "189.62", "15.90", "15.98", "brl", "COMPLETED", "resolved"),
-    ("order-legacy-2017", [("100130001", 1, "999.00", None), ("100130010", 1, "49.90", None)],
-     "1117.04", "68.14", "0.00", "brl", "COMPLETED", "maria.souza@example.com"),
-    ("order-null-selling-price-gift",
-     [("3000111", 1, "89.90", "Hidratantes"), ("3000222", 2, "45.90", "Proteção Solar"), ("3000333", 1, "0.00",
-                                                                                          "Brindes")],
-     "181.70", "0.00", "0.00", "brl", "COMPLETED", "resolved"),
+    (
+        "order-own-brl",
+        [("2000123", 2, "71.91", "Camisetas"), ("2000456", 1, "29.90", "Acessórios")],
+        "189.62",
+        "15.90",
+        "15.98",
+        "brl",
+        "COMPLETED",
+        "resolved",
+    ),
+    (
+        "order-legacy-2017",
+        [("100130001", 1, "999.00", None), ("100130010", 1, "49.90", None)],
+        "1117.04",
+        "68.14",
+        "0.00",
+        "brl",
+        "COMPLETED",
+        "maria.souza@example.com",
+    ),
+    (
+        "order-null-selling-price-gift",
+        [
+            ("3000111", 1, "89.90", "Hidratantes"),
+            ("3000222", 2, "45.90", "Proteção Solar"),
+            ("3000333", 1, "0.00", "Brindes"),
+        ],
+        "181.70",
+        "0.00",
+        "0.00",
+        "brl",
+        "COMPLETED",
+        "resolved",
+    ),
     # 3 mugs for 10.00 in all: two at 3.33 and one at 3.34, so the lines add up to the order
-    ("order-uneven-line-total", [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"),
-                                 ("4000888", 1, "15.90", "Cozinha")],
-     "35.80", "9.90", "2.00", "brl", "COMPLETED", "bruno.exemplo@example.com"),
-    ("order-value-missing-synthetic", [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"),
-                                       ("4000888", 1, "15.90", "Cozinha")],
-     "35.80", "9.90", "2.00", "brl", "COMPLETED", "bruno.exemplo@example.com"),
-    ("order-cop", [("1902", 1, "44370.00", "Bandas"), ("6123", 1, "450.00", "Bebidas")],
-     "54820.00", "10000.00", "7830.00", "cop", "COMPLETED", "elena.prueba@example.com"),
+    (
+        "order-uneven-line-total",
+        [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"), ("4000888", 1, "15.90", "Cozinha")],
+        "35.80",
+        "9.90",
+        "2.00",
+        "brl",
+        "COMPLETED",
+        "bruno.exemplo@example.com",
+    ),
+    (
+        "order-value-missing-synthetic",
+        [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"), ("4000888", 1, "15.90", "Cozinha")],
+        "35.80",
+        "9.90",
+        "2.00",
+        "brl",
+        "COMPLETED",
+        "bruno.exemplo@example.com",
+    ),
+    (
+        "order-cop",
+        [("1902", 1, "44370.00", "Bandas"), ("6123", 1, "450.00", "Bebidas")],
+        "54820.00",
+        "10000.00",
+        "7830.00",
+        "cop",
+        "COMPLETED",
+        "elena.prueba@example.com",
+    ),
     # CLP shows no decimals: VTEX's 27,915.50 is 27,916, and the half peso of the 3 x 4,241.50 line goes to
     # that line (largest remainder), split as 1 x 4,241 + 2 x 4,242, so lines + shipping = the total
-    ("order-clp-synthetic", [("5000101", 1, "11691", "Running"), ("5000202", 1, "4241", "Accesorios"),
-                             ("5000202", 2, "4242", "Accesorios")],
-     "27916", "3500", "3544", "clp", "COMPLETED", "diego.ficticio@example.com"),
+    (
+        "order-clp-synthetic",
+        [
+            ("5000101", 1, "11691", "Running"),
+            ("5000202", 1, "4241", "Accesorios"),
+            ("5000202", 2, "4242", "Accesorios"),
+        ],
+        "27916",
+        "3500",
+        "3544",
+        "clp",
+        "COMPLETED",
+        "diego.ficticio@example.com",
+    ),
 ]
 
 
@@ -52,23 +111,29 @@ def seed(boxes: Sandboxes, order: dict[str, Any]) -> str:
     profile = order["clientProfileData"]
     real = f"buyer-{order['orderId'].lower()}@example.com"
     if is_masked(profile["email"]) and profile.get("userProfileId"):
-        requests.post(boxes.vtex.url + "/__sandbox/customers", json={"userId": profile["userProfileId"],
-                                                                     "email": real}, timeout=5).raise_for_status()
+        requests.post(
+            boxes.vtex.url + "/__sandbox/customers", json={"userId": profile["userProfileId"], "email": real}, timeout=5
+        ).raise_for_status()
     return real
 
 
 def hook_for(order: dict[str, Any]) -> dict[str, Any]:
     hook = load("hook-order-status-change")
-    hook.update(OrderId=order["orderId"], State=order["status"], CurrentChange=order["lastChange"],
-                LastChange=order["lastChange"])
+    hook.update(
+        OrderId=order["orderId"],
+        State=order["status"],
+        CurrentChange=order["lastChange"],
+        LastChange=order["lastChange"],
+    )
     return hook
 
 
 def through_the_stack(runtime: Runtime, boxes: Sandboxes, order: dict[str, Any]) -> dict[str, Any]:
     """POST the hook to ingest, run the queued task in-process, let the writer write; AC's GraphQL record."""
     ingest = create_app(runtime.settings).test_client()
-    answer = ingest.post("/hooks/vtex/mystore/orders", json=hook_for(order),
-                         headers={"X-Hook-Secret": SECRETS["mystore"]})
+    answer = ingest.post(
+        "/hooks/vtex/mystore/orders", json=hook_for(order), headers={"X-Hook-Secret": SECRETS["mystore"]}
+    )
     assert answer.status_code in (200, 202), answer.get_json()
     run_queued(runtime)
     writer_for(runtime).drain(include_future=True, timeout=20)
@@ -111,14 +176,16 @@ def stack(sandboxes, redis_url):
 
 
 @pytest.mark.parametrize(("name", "lines", "final", "shipping", "discounts", "currency", "status", "email"), ORDERS)
-def test_real_orders_reach_activecampaign_with_these_fields(stack, name, lines, final, shipping, discounts, currency,
-                                                            status, email):
+def test_real_orders_reach_activecampaign_with_these_fields(
+    stack, name, lines, final, shipping, discounts, currency, status, email
+):
     runtime, boxes = stack
     order = load(name)
     real = seed(boxes, order)
     cofe = through_the_stack(runtime, boxes, order)[order["orderId"]]
-    got = [(li["productStorePrimaryId"], li["quantity"], li["priceAmount"], li.get("category"))
-           for li in cofe["lineItems"]]
+    got = [
+        (li["productStorePrimaryId"], li["quantity"], li["priceAmount"], li.get("category")) for li in cofe["lineItems"]
+    ]
     assert got == lines
     assert (cofe["finalAmount"], cofe["shippingAmount"], cofe["discountsAmount"]) == (final, shipping, discounts)
     assert (cofe["currency"], cofe["normalizedStatus"], cofe["orderNumber"]) == (currency, status, order["orderId"])
@@ -136,8 +203,13 @@ def test_a_marketplace_order_is_skipped_by_default_and_counted(stack):
     assert runtime.stats.totals().get("outcome:order:marketplace_skipped") == 1
 
 
-@pytest.mark.parametrize(("name", "reason"), [("order-value-and-totals-missing-synthetic", "bad_order_data"),
-                                              ("order-amount-not-storable-synthetic", "amount_not_storable")])
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("order-value-and-totals-missing-synthetic", "bad_order_data"),
+        ("order-amount-not-storable-synthetic", "amount_not_storable"),
+    ],
+)
 def test_orders_ac_cannot_take_go_to_the_dlq_with_a_clear_reason(stack, name, reason):
     runtime, boxes = stack
     order = load(name)

@@ -69,8 +69,11 @@ def test_retries_wait_in_the_redis_schedule_not_in_a_worker(stack):
         boxes.seed_order(make_order(f"v95{n}-01"))
         post(ingest, "order", order_hook(order_id=f"v95{n}-01"))
     workers.start(concurrency=2)
-    wait_until(lambda: schedule.size(client) == 5 and client.hlen("unacked") == 0, timeout=60,
-               what="the failed events deferred")
+    wait_until(
+        lambda: schedule.size(client) == 5 and client.hlen("unacked") == 0,
+        timeout=60,
+        what="the failed events deferred",
+    )
     assert client.hlen("unacked") == 0  # nothing held by a worker while it waits
     boxes.vtex_faults(error_rate=0.0)
     waiting = client.zrange(schedule.SCHEDULE, 0, -1)

@@ -16,8 +16,9 @@ from workers.writers.orders import BATCH_SIZE, TOKEN_BUDGET, take_batch
 
 
 def limiter(redis_url: str, waits: list[float]) -> RedisRateLimiter:
-    return RedisRateLimiter(redis.Redis.from_url(redis_url), "https://acct.api-us1.com", 4.0, max_wait=30,
-                            sleep=waits.append)
+    return RedisRateLimiter(
+        redis.Redis.from_url(redis_url), "https://acct.api-us1.com", 4.0, max_wait=30, sleep=waits.append
+    )
 
 
 def test_a_429_halves_the_rate_until_the_cap_and_low_remaining_slows_it_by_a_quarter(redis_url):
@@ -61,20 +62,27 @@ def test_the_slowdown_widens_the_spacing_between_requests(redis_url):
 RULES = RetrySettings(base=1.0, cap=60.0, max_attempts=3)
 
 
-@pytest.mark.parametrize(("error", "attempt", "action", "reason"), [
-    (ServerError("boom", status=500), 0, "retry", "ServerError_500"),
-    (ServerError("boom", status=500), 2, "dead", "retries_exhausted:ServerError_500"),
-    (TransportError("reset", request_sent=True), 0, "retry", "TransportError"),
-    (RateLimitError("slow down", status=429, retry_after=30), 0, "retry", "RateLimitError_429"),
-    (BulkImportRateLimited("Rate limit exceeded.", status=400, retry_after=60), 1, "retry",
-     "BulkImportRateLimited_400"),
-    (RetryLater("duplicate not found yet"), 0, "retry", "RetryLater"),
-    (redis.ConnectionError("gone"), 0, "retry", "ConnectionError"),
-    (ValidationError("bad", status=422), 0, "dead", "ValidationError_422"),
-    (AuthenticationError("token", status=403), 0, "dead", "AuthenticationError_403"),
-    (PermanentEventError("amount_not_storable", "too big"), 0, "dead", "amount_not_storable"),
-    (KeyError("a bug"), 0, "dead", "KeyError"),
-])
+@pytest.mark.parametrize(
+    ("error", "attempt", "action", "reason"),
+    [
+        (ServerError("boom", status=500), 0, "retry", "ServerError_500"),
+        (ServerError("boom", status=500), 2, "dead", "retries_exhausted:ServerError_500"),
+        (TransportError("reset", request_sent=True), 0, "retry", "TransportError"),
+        (RateLimitError("slow down", status=429, retry_after=30), 0, "retry", "RateLimitError_429"),
+        (
+            BulkImportRateLimited("Rate limit exceeded.", status=400, retry_after=60),
+            1,
+            "retry",
+            "BulkImportRateLimited_400",
+        ),
+        (RetryLater("duplicate not found yet"), 0, "retry", "RetryLater"),
+        (redis.ConnectionError("gone"), 0, "retry", "ConnectionError"),
+        (ValidationError("bad", status=422), 0, "dead", "ValidationError_422"),
+        (AuthenticationError("token", status=403), 0, "dead", "AuthenticationError_403"),
+        (PermanentEventError("amount_not_storable", "too big"), 0, "dead", "amount_not_storable"),
+        (KeyError("a bug"), 0, "dead", "KeyError"),
+    ],
+)
 def test_the_retry_rule(error, attempt, action, reason):
     decision = decide(error, attempt, RULES)
     assert (decision.action, decision.reason) == (action, reason)
@@ -104,7 +112,10 @@ def test_batches_stop_at_30_orders_or_the_token_budget():
 
 def test_import_rows_and_budget(redis_url):
     assert import_row({"email": "a@x.com", "first_name": "Ana", "phone": None, "list_id": 3}) == {
-        "email": "a@x.com", "first_name": "Ana", "subscribe": [{"listid": 3}]}
+        "email": "a@x.com",
+        "first_name": "Ana",
+        "subscribe": [{"listid": 3}],
+    }
     assert BULK_THRESHOLD == 10
     budget = ImportBudget(redis.Redis.from_url(redis_url), "abc")
     assert all(budget.wait(single=True, now=1000.0 + n) == 0 for n in range(20))

@@ -30,23 +30,35 @@ T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 
 
 def order_event(order_id: str, *, n: int = 0) -> Event:
-    return Event(kind="order", store="mystore", dedupe_key=f"{order_id}:{n}",
-                 payload={"OrderId": order_id, "State": "payment-approved"})
+    return Event(
+        kind="order",
+        store="mystore",
+        dedupe_key=f"{order_id}:{n}",
+        payload={"OrderId": order_id, "State": "payment-approved"},
+    )
 
 
-def put_order(runtime: Runtime, order_id: str, *, email: str | None = None, connection: int | None = None,
-              n: int = 0, items: int = 1) -> Event:
+def put_order(
+    runtime: Runtime,
+    order_id: str,
+    *,
+    email: str | None = None,
+    connection: int | None = None,
+    n: int = 0,
+    items: int = 1,
+) -> Event:
     """Queue an order write as an event task would (mapped from a VTEX order)."""
     store = runtime.settings.stores["mystore"]
-    fields = graphql_order(make_order(order_id, items=[(str(20 + i), 1, 1000 + i) for i in range(items)]), store,
-                           historical=False)
+    fields = graphql_order(
+        make_order(order_id, items=[(str(20 + i), 1, 1000 + i) for i in range(items)]), store, historical=False
+    )
     fields["email"] = email or f"{order_id}@example.com"
     if connection is not None:
         fields["legacyConnectionId"] = connection
     event = order_event(order_id, n=n)
-    Outbox(runtime.redis, store.ac_account_key).put("order", order_id, {"order": fields, "placed_at": T0.timestamp(),
-                                                                              "outcome": "created"},
-                                                   event.to_dict())
+    Outbox(runtime.redis, store.ac_account_key).put(
+        "order", order_id, {"order": fields, "placed_at": T0.timestamp(), "outcome": "created"}, event.to_dict()
+    )
     return event
 
 
@@ -80,8 +92,9 @@ def test_one_bad_record_goes_to_the_dlq_alone_with_acs_reason_and_the_rest_land(
 
 
 def test_the_token_limit_splits_the_batch_and_nothing_is_dropped_or_sent_twice(runtime, sandboxes):
-    requests.post(sandboxes.ac.url + "/__sandbox/config", json={"graphql_max_tokens": 1500},
-                  timeout=5).raise_for_status()
+    requests.post(
+        sandboxes.ac.url + "/__sandbox/config", json={"graphql_max_tokens": 1500}, timeout=5
+    ).raise_for_status()
     writer = writer_for(runtime)
     events = [put_order(runtime, f"v2{n:02d}-01", items=3) for n in range(12)]
     settled = writer.drain()
@@ -137,9 +150,18 @@ def test_three_events_of_one_order_cost_one_write_of_its_latest_state(runtime, s
 
 
 def test_a_legacy_customer_of_the_connection_is_reused_never_duplicated(runtime, sandboxes):
-    requests.post(sandboxes.ac.url + "/api/3/ecomCustomers", headers={"Api-Token": "sandbox-token"}, timeout=5,
-                  json={"ecomCustomer": {"connectionid": str(sandboxes.connection_id), "externalid": "legacy-77",
-                                         "email": "Old.Buyer@example.com"}}).raise_for_status()
+    requests.post(
+        sandboxes.ac.url + "/api/3/ecomCustomers",
+        headers={"Api-Token": "sandbox-token"},
+        timeout=5,
+        json={
+            "ecomCustomer": {
+                "connectionid": str(sandboxes.connection_id),
+                "externalid": "legacy-77",
+                "email": "Old.Buyer@example.com",
+            }
+        },
+    ).raise_for_status()
     writer = writer_for(runtime)  # reads the connection's customers
     put_order(runtime, "v700-01", email="old.buyer@example.com")
     writer.drain()
@@ -150,8 +172,9 @@ def test_a_legacy_customer_of_the_connection_is_reused_never_duplicated(runtime,
 
 @pytest.fixture
 def slow_copy(sandboxes):
-    requests.post(sandboxes.ac.url + "/__sandbox/config", json={"graphql_copy_delay": 30.0},
-                  timeout=5).raise_for_status()
+    requests.post(
+        sandboxes.ac.url + "/__sandbox/config", json={"graphql_copy_delay": 30.0}, timeout=5
+    ).raise_for_status()
     return sandboxes
 
 
@@ -160,14 +183,26 @@ def test_nothing_waits_for_the_v3_copy_of_a_graphql_order(runtime, slow_copy):
     writer = writer_for(runtime)
     sandboxes.seed_order(make_order("v800-01", email="fresh@example.com"))
     order_hook = {"OrderId": "v800-01", "State": "payment-approved"}
-    assert handle(runtime, Event(kind="order", store="mystore", payload=order_hook, dedupe_key="o"), writer) == \
-        "order_created"
+    assert (
+        handle(runtime, Event(kind="order", store="mystore", payload=order_hook, dedupe_key="o"), writer)
+        == "order_created"
+    )
     assert sandboxes.orders() == []  # no v3 copy yet
-    cart = {"rclastcart": "add?sku=20&qty=1&seller=1", "email": "fresh@example.com", "firstName": "Fresh",
-            "rclastsessiondate": (datetime.now(UTC) - timedelta(hours=3)).isoformat()}
+    cart = {
+        "rclastcart": "add?sku=20&qty=1&seller=1",
+        "email": "fresh@example.com",
+        "firstName": "Fresh",
+        "rclastsessiondate": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+    }
     # the cart of the same (new) customer, while AC has not copied the order to v3: the customer exists
-    assert handle(runtime, Event(kind="cart", store="mystore", payload=cart, dedupe_key="c",
-                                 received_at=time.time() - 3 * 3600), writer) == "cart_created"
+    assert (
+        handle(
+            runtime,
+            Event(kind="cart", store="mystore", payload=cart, dedupe_key="c", received_at=time.time() - 3 * 3600),
+            writer,
+        )
+        == "cart_created"
+    )
     [cart_row] = sandboxes.orders()
     assert cart_row["externalcheckoutid"] and len(sandboxes.ac_state()["ecomCustomers"]) == 1
     assert sandboxes.ac_requests()["by_endpoint"].get("GET /api/3/ecomOrders", 0) == 0
@@ -178,15 +213,29 @@ def test_nothing_waits_for_the_v3_copy_of_a_graphql_order(runtime, slow_copy):
 def two_accounts(redis_url) -> Iterator[tuple[Runtime, BackgroundServer, BackgroundServer]]:
     servers = []
     for _ in range(2):
-        server = BackgroundServer(create_ac_sandbox(SandboxConfig(requests_per_second=5, seed=1,
-                                                                  graphql_copy_delay=0.0))).start()
-        requests.post(server.url + "/api/3/connections", headers={"Api-Token": "sandbox-token"}, timeout=5,
-                      json={"connection": {"service": "vtex", "externalid": "s", "name": "S", "logoUrl": "https://l",
-                                           "linkUrl": "https://k"}}).raise_for_status()
+        server = BackgroundServer(
+            create_ac_sandbox(SandboxConfig(requests_per_second=5, seed=1, graphql_copy_delay=0.0))
+        ).start()
+        requests.post(
+            server.url + "/api/3/connections",
+            headers={"Api-Token": "sandbox-token"},
+            timeout=5,
+            json={
+                "connection": {
+                    "service": "vtex",
+                    "externalid": "s",
+                    "name": "S",
+                    "logoUrl": "https://l",
+                    "linkUrl": "https://k",
+                }
+            },
+        ).raise_for_status()
         servers.append(server)
     time.sleep(1.1)  # the set-up requests leave the sandboxes' sliding second
-    tables = {"bigstore": store_table("bigstore", ac_url=servers[0].url),
-              "smallstore": store_table("smallstore", ac_url=servers[1].url)}
+    tables = {
+        "bigstore": store_table("bigstore", ac_url=servers[0].url),
+        "smallstore": store_table("smallstore", ac_url=servers[1].url),
+    }
     settings = make_settings(redis_url, **tables)
     assert parse_stores({"stores": tables}, {})
     yield Runtime.from_settings(settings), servers[0], servers[1]
@@ -208,8 +257,9 @@ def test_one_accounts_backlog_never_delays_another_account(two_accounts):
     for n in range(600):  # 20 batches at 5 req/s: several seconds of the big account's budget
         fields = graphql_order(make_order(f"b{n:04d}-01", account="bigstore"), store_big, historical=False)
         fields["email"] = f"b{n}@example.com"
-        Outbox(client, big_key).put("order", f"b{n:04d}-01", {"order": fields, "outcome": "created"},
-                                    order_event(f"b{n}").to_dict())
+        Outbox(client, big_key).put(
+            "order", f"b{n:04d}-01", {"order": fields, "outcome": "created"}, order_event(f"b{n}").to_dict()
+        )
     stop = threading.Event()
     threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in (big, small)]
     for thread in threads:
@@ -218,8 +268,9 @@ def test_one_accounts_backlog_never_delays_another_account(two_accounts):
     for n in range(5):
         fields = graphql_order(make_order(f"s{n}-01", account="smallstore"), store_small, historical=False)
         fields["email"] = f"s{n}@example.com"
-        Outbox(client, small_key).put("order", f"s{n}-01", {"order": fields, "outcome": "created"},
-                                      order_event(f"s{n}").to_dict())
+        Outbox(client, small_key).put(
+            "order", f"s{n}-01", {"order": fields, "outcome": "created"}, order_event(f"s{n}").to_dict()
+        )
     deadline = time.monotonic() + 30
     while sum(Outbox(client, small_key).depth().values()) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -58,9 +58,19 @@ CONTACTS_PER_STEP = 250
 
 
 class AccountWriter:
-    def __init__(self, *, account_key: str, client: redis.Redis, ac: ActiveCampaign, stores: Sequence[StoreConfig],
-                 dlq: DeadLetterQueue, stats: Stats, retry: RetrySettings, claim_seconds: float = 120.0,
-                 lease_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        account_key: str,
+        client: redis.Redis,
+        ac: ActiveCampaign,
+        stores: Sequence[StoreConfig],
+        dlq: DeadLetterQueue,
+        stats: Stats,
+        retry: RetrySettings,
+        claim_seconds: float = 120.0,
+        lease_seconds: float = 60.0,
+    ) -> None:
         self.account_key = account_key
         self.client = client
         self.ac = ac
@@ -108,14 +118,19 @@ class AccountWriter:
             index.load_page()
         except Exception as exc:
             delay = 5.0 if is_retryable(exc) else 60.0
-            log.warning("could not read the customers of connection %s (%s); again in %.0fs", index.connection,
-                        exc, delay)
+            log.warning(
+                "could not read the customers of connection %s (%s); again in %.0fs", index.connection, exc, delay
+            )
             self._index_retry_at = now + delay
         return True
 
     def _run_lane(self, lane: str, now: float) -> bool:
-        limit = {"order": BATCH_SIZE, "order_historical": BATCH_SIZE, "cart": CARTS_PER_STEP,
-                 "contact": CONTACTS_PER_STEP}[lane]
+        limit = {
+            "order": BATCH_SIZE,
+            "order_historical": BATCH_SIZE,
+            "cart": CARTS_PER_STEP,
+            "contact": CONTACTS_PER_STEP,
+        }[lane]
         claimed = self.outbox.claim(lane, limit, claim_seconds=self.claim_seconds, now=now)
         if not claimed:
             return False
@@ -156,8 +171,13 @@ class AccountWriter:
                 self.stats.record_event(kind, result.outcome, latency, store=summary["store"])
                 self.settled.setdefault(summary["event_id"], {})[claimed.lane] = result.outcome
                 with log_context(event_id=summary["event_id"], store=summary["store"], kind=kind):
-                    log.info("written to ActiveCampaign: %s (%s %s, %.2fs after the hook)", result.outcome,
-                             claimed.lane, result.ac_id or "-", latency)
+                    log.info(
+                        "written to ActiveCampaign: %s (%s %s, %.2fs after the hook)",
+                        result.outcome,
+                        claimed.lane,
+                        result.ac_id or "-",
+                        latency,
+                    )
             if done.overflow:
                 self.stats.incr(f"coalesced_uncounted:{claimed.lane}", amount=done.overflow)
             metrics.WRITES.labels(self.label, claimed.lane, "landed").inc()
@@ -180,8 +200,14 @@ class AccountWriter:
                 self.outbox.retry(claimed, decision.delay)
                 metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
                 self.stats.incr(f"retries:{claimed.lane}")
-                log.debug("write %s %s failed (attempt %d: %s); again in %.1fs", claimed.lane, claimed.key,
-                          attempt + 1, error, decision.delay)
+                log.debug(
+                    "write %s %s failed (attempt %d: %s); again in %.1fs",
+                    claimed.lane,
+                    claimed.key,
+                    attempt + 1,
+                    error,
+                    decision.delay,
+                )
                 return f"{error} (attempt {attempt + 1}, again in {decision.delay:.1f}s)"
             self._dead(claimed, decision.reason, error)
         return None
@@ -226,8 +252,11 @@ class AccountWriter:
         raise TimeoutError(f"outbox of {self.label} not drained in {timeout}s")
 
     def heartbeat(self) -> None:
-        self.client.hset(HEARTBEATS, self.account_key,
-                         orjson.dumps({"owner": self.lease.token, "at": time.time(), "stores": self.label}))
+        self.client.hset(
+            HEARTBEATS,
+            self.account_key,
+            orjson.dumps({"owner": self.lease.token, "at": time.time(), "stores": self.label}),
+        )
 
     def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
         """Hold the account's lease and write until ``stop`` is set; stand by while another process holds it."""
@@ -241,8 +270,9 @@ class AccountWriter:
                 if newly:
                     released = self.outbox.release_claims()
                     if released:
-                        log.warning("took over %s: %d writes of the previous writer are due again", self.label,
-                                    released)
+                        log.warning(
+                            "took over %s: %d writes of the previous writer are due again", self.label, released
+                        )
                 self.heartbeat()
                 if not self.step():
                     upcoming = self.outbox.next_due()

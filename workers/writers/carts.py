@@ -65,15 +65,21 @@ class CartWriter:
         when = datetime.fromtimestamp(abandoned_at).astimezone()
         try:
             self.ac.ecom_orders.update(
-                opened["ac_id"], products=[OrderProduct(**p) for p in cart["products"]],
-                total_price=int(cart["total"]), currency=cart["currency"], abandoned_date=when,
-                external_updated_date=when, order_url=cart.get("order_url"))
+                opened["ac_id"],
+                products=[OrderProduct(**p) for p in cart["products"]],
+                total_price=int(cart["total"]),
+                currency=cart["currency"],
+                abandoned_date=when,
+                external_updated_date=when,
+                order_url=cart.get("order_url"),
+            )
         except NotFoundError:
             forget_open_cart(self.ids, connection, email)
             return None
         self.ids.update_record("cart", connection, cart["checkout"], values={"ac_id": opened["ac_id"]})
-        set_open_cart(self.ids, connection, email, ac_id=opened["ac_id"], checkout=opened["checkout"],
-                      abandoned_at=abandoned_at)
+        set_open_cart(
+            self.ids, connection, email, ac_id=opened["ac_id"], checkout=opened["checkout"], abandoned_at=abandoned_at
+        )
         return str(opened["ac_id"])
 
     def _create(self, cart: dict[str, Any]) -> str:
@@ -85,10 +91,18 @@ class CartWriter:
         created: dict[str, Any] | None
         try:
             created = self.ac.ecom_orders.create_abandoned_cart(
-                connection_id=connection, customer_id=customer_id, externalcheckoutid=checkout, email=email,
-                products=[OrderProduct(**p) for p in cart["products"]], total_price=int(cart["total"]),
-                currency=cart["currency"], abandoned_date=when, external_created_date=when,
-                order_url=cart.get("order_url"), source=SOURCE_REALTIME)
+                connection_id=connection,
+                customer_id=customer_id,
+                externalcheckoutid=checkout,
+                email=email,
+                products=[OrderProduct(**p) for p in cart["products"]],
+                total_price=int(cart["total"]),
+                currency=cart["currency"],
+                abandoned_date=when,
+                external_created_date=when,
+                order_url=cart.get("order_url"),
+                source=SOURCE_REALTIME,
+            )
         except DuplicateError:
             created = self.ac.ecom_orders.find(connection_id=connection, externalcheckoutid=checkout)
         except ValidationError as exc:

@@ -80,9 +80,12 @@ class ContactWriter:
     def sync(self, item: Claimed) -> Result:
         contact = item.payload
         try:
-            answer = self.ac.contacts.sync(contact["email"], first_name=clean_text(contact.get("first_name")),
-                                           last_name=clean_text(contact.get("last_name")),
-                                           phone=clean_text(contact.get("phone"), 40))
+            answer = self.ac.contacts.sync(
+                contact["email"],
+                first_name=clean_text(contact.get("first_name")),
+                last_name=clean_text(contact.get("last_name")),
+                phone=clean_text(contact.get("phone"), 40),
+            )
         except Exception as exc:
             return Failed(item, exc)
         self.ids.set_id("contact", email_key(contact["email"]), value=str(answer["id"]))
@@ -95,7 +98,7 @@ class ContactWriter:
         results: list[Result] = []
         start = 0
         for chunk in chunk_contacts(rows):
-            part = items[start:start + len(chunk)]
+            part = items[start : start + len(chunk)]
             start += len(chunk)
             wait = self.budget.wait(single=len(chunk) == 1)
             if wait > 0:

@@ -40,8 +40,9 @@ class CustomerIndex:
         for customer in page.items:
             if str(customer.get("connectionid")) != self.connection or not customer.get("email"):
                 continue  # the connectionid "0" aggregate rows
-            self._remember(str(customer["email"]), str(customer["id"]), str(customer.get("externalid") or ""),
-                           keep_existing=True)
+            self._remember(
+                str(customer["email"]), str(customer["id"]), str(customer.get("externalid") or ""), keep_existing=True
+            )
         if page.has_more:
             self.ids.set_id("custindex_offset", self.connection, value=str(offset + len(page.items)))
             return False
@@ -83,8 +84,9 @@ class CustomerIndex:
         externalid = externalid or email.strip().lower()
         customer: dict[str, Any] | None
         try:
-            customer = self.ac.ecom_customers.create(connection_id=self.connection, externalid=externalid, email=email,
-                                                     accepts_marketing=accepts_marketing)
+            customer = self.ac.ecom_customers.create(
+                connection_id=self.connection, externalid=externalid, email=email, accepts_marketing=accepts_marketing
+            )
         except DuplicateError:
             customer = self.ac.ecom_customers.find(connection_id=self.connection, externalid=externalid)
         if customer is None:

@@ -73,7 +73,7 @@ def take_batch(claimed: Sequence[Claimed]) -> tuple[list[Claimed], list[Claimed]
             break
         batch.append(item)
         tokens += cost
-    return batch, list(claimed[len(batch):])
+    return batch, list(claimed[len(batch) :])
 
 
 class OrderWriter:

@@ -36,12 +36,19 @@ def stores_by_account(settings: Settings) -> dict[str, list[StoreConfig]]:
     return dict(accounts)
 
 
-def build_writer(settings: Settings, client: redis.Redis, account_key: str, stores: list[StoreConfig],
-                 retry: RetrySettings | None = None, **options: Any) -> AccountWriter:
+def build_writer(
+    settings: Settings,
+    client: redis.Redis,
+    account_key: str,
+    stores: list[StoreConfig],
+    retry: RetrySettings | None = None,
+    **options: Any,
+) -> AccountWriter:
     first = stores[0].activecampaign
     rate = min(s.activecampaign.requests_per_second for s in stores)
-    limiter = RedisRateLimiter(client, account_key, rate, max_wait=WRITER_MAX_WAIT,
-                               on_wait=metrics.LIMITER_WAIT.observe)
+    limiter = RedisRateLimiter(
+        client, account_key, rate, max_wait=WRITER_MAX_WAIT, on_wait=metrics.LIMITER_WAIT.observe
+    )
     stats = Stats(client)
 
     def count_call(method: str, path: str, status: int | None, _seconds: float) -> None:
@@ -49,26 +56,43 @@ def build_writer(settings: Settings, client: redis.Redis, account_key: str, stor
         with contextlib.suppress(redis.RedisError):
             stats.incr("ac_calls:writer", f"ac_status:{status or 'error'}")
 
-    ac = ActiveCampaign(api_url=first.api_url, api_token=first.api_token, rate_limiter=limiter,
-                        retry_policy=NO_RETRIES, read_timeout=30, observer=count_call)
-    return AccountWriter(account_key=account_key, client=client, ac=ac, stores=stores, dlq=DeadLetterQueue(client),
-                         stats=stats, retry=retry or RetrySettings.from_env(), **options)
+    ac = ActiveCampaign(
+        api_url=first.api_url,
+        api_token=first.api_token,
+        rate_limiter=limiter,
+        retry_policy=NO_RETRIES,
+        read_timeout=30,
+        observer=count_call,
+    )
+    return AccountWriter(
+        account_key=account_key,
+        client=client,
+        ac=ac,
+        stores=stores,
+        dlq=DeadLetterQueue(client),
+        stats=stats,
+        retry=retry or RetrySettings.from_env(),
+        **options,
+    )
 
 
 class WriterService:
     def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
         self.settings = settings
-        self.client = client or redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=15,
-                                                     health_check_interval=30)
+        self.client = client or redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=15, health_check_interval=30
+        )
         self.stop_event = threading.Event()
-        self.writers = [build_writer(settings, self.client, key, stores)
-                        for key, stores in stores_by_account(settings).items()]
+        self.writers = [
+            build_writer(settings, self.client, key, stores) for key, stores in stores_by_account(settings).items()
+        ]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for writer in self.writers:
-            thread = threading.Thread(target=writer.run, args=(self.stop_event,), name=f"writer-{writer.label}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=writer.run, args=(self.stop_event,), name=f"writer-{writer.label}", daemon=True
+            )
             thread.start()
             self.threads.append(thread)
 
@@ -79,6 +103,7 @@ class WriterService:
 
     def serve_forever(self) -> None:
         """Run until SIGTERM or SIGINT; a running step finishes, then the leases are released."""
+
         def handle(signum: int, _frame: Any) -> None:
             log.info("writer stopping (signal %d)", signum)
             self.stop_event.set()
