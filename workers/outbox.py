@@ -321,6 +321,11 @@ class Outbox:
             )
         )
 
+    def latest_event(self, claimed: Claimed) -> dict[str, Any] | None:
+        """The summary of the newest event the write covers (None once it is gone)."""
+        raw = self.client.lindex(self.events_prefix + self.item_key(claimed.lane, claimed.key), -1)
+        return orjson.loads(raw) if raw else None
+
     def attempts(self, claimed: Claimed) -> int:
         return int(self.client.hget(self.attempts_key, self.item_key(claimed.lane, claimed.key)) or 0)
 

@@ -193,9 +193,9 @@ class AccountWriter:
             attempt = self.outbox.attempts(claimed)
             decision = decide(result.error, attempt, self.retry_settings)
             error = f"{result.error.__class__.__name__}: {result.error}"[:500]
-            latest = self._latest_event_id(claimed)
+            latest = self.outbox.latest_event(claimed)
             if latest:
-                self.dlq.record_attempt(latest, attempt, error, decision.action == "retry")
+                self.dlq.record_attempt(latest["event_id"], attempt, error, decision.action == "retry")
             if decision.action == "retry":
                 self.outbox.retry(claimed, decision.delay)
                 metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
@@ -211,10 +211,6 @@ class AccountWriter:
                 return f"{error} (attempt {attempt + 1}, again in {decision.delay:.1f}s)"
             self._dead(claimed, decision.reason, error)
         return None
-
-    def _latest_event_id(self, claimed: Claimed) -> str | None:
-        raw = self.client.lindex(self.outbox.events_prefix + self.outbox.item_key(claimed.lane, claimed.key), -1)
-        return orjson.loads(raw)["event_id"] if raw else None
 
     def _dead(self, claimed: Claimed, reason: str, error: str) -> None:
         done = self.outbox.complete(claimed)
