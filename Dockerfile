@@ -1,4 +1,4 @@
-# One image for every service (ingest, worker, beat, flower, sandboxes); docker-compose.yml picks the command.
+# One image for every service (ingest, worker, writer, beat, flower, console, sandboxes); docker-compose.yml picks the command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -11,6 +11,8 @@ COPY acclient ./acclient
 COPY ingest ./ingest
 COPY workers ./workers
 COPY acsync ./acsync
+COPY acsync_core ./acsync_core
+COPY console ./console
 RUN pip install '.[ops]' && useradd --create-home --uid 10001 acsync \
     && mkdir -p /tmp/acsync-metrics /var/lib/acsync && chown acsync /tmp/acsync-metrics /var/lib/acsync
 USER acsync

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from acsync.console_cmd import console
 from acsync.localrun import run
 from acsync.ops import backfill, connections, dlq, hooks, spool, stats_command
 from acsync.sandboxes import sandbox
@@ -18,5 +19,5 @@ def main() -> None:
 main.add_command(sandbox)
 main.add_command(run)
 main.add_command(writer)
-for command in (connections, hooks, dlq, stats_command, backfill, spool):
+for command in (connections, hooks, dlq, stats_command, backfill, spool, console):
     main.add_command(command)

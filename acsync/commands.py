@@ -8,6 +8,7 @@ WORKER = ["celery", "-A", "workers", "worker", "-l", "INFO"]
 WRITER = ["acsync", "writer"]  # ActiveCampaign writers, a thread per account; metrics on ACSYNC_WRITER_METRICS_PORT
 BEAT = ["celery", "-A", "workers", "beat", "-l", "INFO", "--schedule", "/tmp/acsync-celerybeat-schedule"]  # noqa: S108
 FLOWER = ["celery", "-A", "workers", "flower"]  # port from FLOWER_PORT
+CONSOLE = ["gunicorn", "-c", "python:console.gunicorn_conf", "console:create_app()"]  # bind from ACSYNC_CONSOLE_BIND
 AC_SANDBOX = ["acsync", "sandbox", "ac"]  # --host/--port added per deployment
 VTEX_SANDBOX = ["acsync", "sandbox", "vtex"]
 
@@ -17,6 +18,7 @@ SERVICES: dict[str, list[str]] = {
     "writer": WRITER,
     "beat": BEAT,
     "flower": FLOWER,
+    "console": CONSOLE,
     "ac-sandbox": AC_SANDBOX,
     "vtex-sandbox": VTEX_SANDBOX,
 }

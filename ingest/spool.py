@@ -82,6 +82,7 @@ class Spool:
                                                     dedupe_ttl_seconds=dedupe_ttl_seconds)
                     conn.execute("DELETE FROM spooled_events WHERE id = ?", (row_id,))
                     moved += 0 if result.duplicate else 1
+                publisher.confirm_durable()  # rows are forgotten only once replicas hold their events
                 conn.execute("COMMIT")
             except BaseException:
                 # rows enqueued before the failure stay spooled; the dedupe key drops them next time

@@ -21,6 +21,8 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
+from acsync_core import redis_connection
+from workers import broker
 from workers.events import WORKER_QUEUES
 
 # Overridable for chaos tests. Twice the hard time limit: a running task is never redelivered under it.
@@ -33,7 +35,11 @@ assert TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
 
 def make_celery(redis_url: str | None = None) -> Celery:
     redis_url = redis_url or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
-    app = Celery("acsync", broker=redis_url, include=["workers.tasks", "workers.hookconfig"])
+    broker_url, sentinel_options = redis_connection.celery_broker(redis_url)
+    app = Celery("acsync", broker=broker_url, include=["workers.tasks", "workers.hookconfig"])
+    if sentinel_options:
+        app.conf.broker_transport = broker.TRANSPORT  # kombu's Sentinel transport, repaired for failover
+    app.steps["consumer"].add(broker.RecoverOnReconnect)
     queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in WORKER_QUEUES]
     queues.append(Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"),
                         routing_key="acsync.maintenance"))
@@ -54,6 +60,11 @@ def make_celery(redis_url: str | None = None) -> Celery:
             "visibility_timeout": VISIBILITY_TIMEOUT,
             # sweep unacked messages of dead workers every 10 s instead of every ~100 s
             "unacked_restore_throttle": 1,
+            # a primary that vanished without closing the connection (failover, host loss) must fail the
+            # command in seconds so the worker reconnects (to the new primary, with Sentinel)
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+            **sentinel_options,
         },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,

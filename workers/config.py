@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 from marshmallow import ValidationError as SchemaError
 
+from acsync_core import redis_connection
+from acsync_core.redis_connection import Durability
+
 DEFAULT_ORDER_STATES = (
     "payment-approved", "window-to-cancel", "ready-for-handling", "start-handling", "handling", "invoice", "invoiced",
 )
@@ -78,6 +81,15 @@ class Settings:
     dedupe_window_seconds: int = 24 * 3600
     stores_path: str = "stores.toml"
     spool_path: str | None = None  # SQLite file for hooks accepted while Redis is down (None: answer 503)
+    # replicas that must hold an accepted hook before it is answered 200 (None: 1 with Sentinel, else 0)
+    redis_min_replicas: int | None = None
+    redis_wait_ms: int = 200  # how long ingest waits for them before it also spools the hook
+
+    @property
+    def durability(self) -> Durability:
+        default = Durability.default_for(self.redis_url)
+        replicas = default.min_replicas if self.redis_min_replicas is None else self.redis_min_replicas
+        return Durability(min_replicas=replicas, timeout_ms=self.redis_wait_ms)
 
 
 def _url(**kwargs: Any) -> fields.String:
@@ -213,17 +225,28 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     try:
         max_body = int(env.get("ACSYNC_MAX_BODY_BYTES", 256 * 1024))
         window = int(env.get("ACSYNC_DEDUPE_WINDOW_SECONDS", 24 * 3600))
+        min_replicas = int(env["ACSYNC_REDIS_MIN_REPLICAS"]) if env.get("ACSYNC_REDIS_MIN_REPLICAS") else None
+        wait_ms = int(env.get("ACSYNC_REDIS_WAIT_MS", 200))
     except ValueError as exc:
         raise ConfigError(f"environment: {exc}") from None
+    if (min_replicas is not None and min_replicas < 0) or wait_ms < 1:
+        raise ConfigError("environment: ACSYNC_REDIS_MIN_REPLICAS must be >= 0 and ACSYNC_REDIS_WAIT_MS >= 1")
+    redis_url = env.get("REDIS_URL", "redis://localhost:6379/0")
+    try:
+        redis_connection.validate_url(redis_url)
+    except redis_connection.RedisURLError as exc:
+        raise ConfigError(f"REDIS_URL: {exc}") from None
     return Settings(
         stores=load_stores(path, env),
-        redis_url=env.get("REDIS_URL", "redis://localhost:6379/0"),
+        redis_url=redis_url,
         sentry_dsn=env.get("SENTRY_DSN") or None,
         log_level=env.get("ACSYNC_LOG_LEVEL", env.get("LOG_LEVEL", "INFO")).upper(),
         max_body_bytes=max_body,
         dedupe_window_seconds=window,
         stores_path=str(path),
         spool_path=env.get("ACSYNC_SPOOL_PATH", "acsync-spool.db") or None,
+        redis_min_replicas=min_replicas,
+        redis_wait_ms=wait_ms,
     )
 
 

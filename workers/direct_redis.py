@@ -41,7 +41,10 @@ class DirectConnection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn, True
-        conn = self._connection_class(**self._connection_kwargs)  # connects lazily, on first send
+        conn = self._connection_class(**self._connection_kwargs)
+        # connect() now, not on first send: a Sentinel-managed connection learns the primary's address in
+        # its connect() (sending on an unconnected one would dial its default, localhost:6379)
+        conn.connect()
         self._local.conn, self._local.pid = conn, os.getpid()  # a forked child never shares its parent's
         return conn, False
 
@@ -65,11 +68,48 @@ class DirectConnection:
             self._drop(conn)
             raise
 
+    def execute_durably(self, args: tuple[Any, ...], replicas: int, timeout_ms: int) -> tuple[Any, int]:
+        """Send one command and ``WAIT replicas timeout_ms`` together (still one round trip).
+
+        Returns the command's reply and how many replicas acknowledged every write this connection
+        made so far (Redis's ``WAIT``). Resent once on a stale connection, like :meth:`execute`.
+        """
+        conn, reused = self._connection()
+        try:
+            return self._round_trip_waiting(conn, args, replicas, timeout_ms)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._drop(conn)
+            if not reused:
+                raise
+        conn, _ = self._connection()
+        try:
+            return self._round_trip_waiting(conn, args, replicas, timeout_ms)
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._drop(conn)
+            raise
+
     @staticmethod
-    def _round_trip(conn: redis.connection.AbstractConnection, args: tuple[Any, ...]) -> Any:
-        packed = [hiredis.pack_command(args)] if hiredis is not None else conn.pack_command(*args)
-        conn.send_packed_command(packed, check_health=False)
+    def _pack(conn: redis.connection.AbstractConnection, *commands: tuple[Any, ...]) -> list[bytes]:
+        if hiredis is not None:
+            return [hiredis.pack_command(command) for command in commands]
+        return conn.pack_commands(commands)
+
+    @classmethod
+    def _round_trip(cls, conn: redis.connection.AbstractConnection, args: tuple[Any, ...]) -> Any:
+        conn.send_packed_command(cls._pack(conn, args), check_health=False)
         return conn.read_response()
+
+    @classmethod
+    def _round_trip_waiting(
+        cls, conn: redis.connection.AbstractConnection, args: tuple[Any, ...], replicas: int, timeout_ms: int
+    ) -> tuple[Any, int]:
+        conn.send_packed_command(cls._pack(conn, args, ("WAIT", replicas, timeout_ms)), check_health=False)
+        try:
+            reply = conn.read_response()
+        except redis.ResponseError:
+            conn.read_response()  # the WAIT's own reply, so the next command reads its own
+            raise
+        return reply, int(conn.read_response())
 
     def _drop(self, conn: redis.connection.AbstractConnection) -> None:
         conn.disconnect()
@@ -94,3 +134,14 @@ class DirectScript:
             return self.connection.execute("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:  # first call since Redis started (or SCRIPT FLUSH): EVAL also caches it
             return self.connection.execute("EVAL", self.source, len(keys), *keys, *args)
+
+    def call_durably(self, keys: list[Any], args: list[Any], replicas: int, timeout_ms: int) -> tuple[Any, int]:
+        """Run the script and ``WAIT`` for ``replicas`` in one round trip: (reply, replicas that hold it)."""
+        try:
+            return self.connection.execute_durably(
+                ("EVALSHA", self.sha, len(keys), *keys, *args), replicas, timeout_ms
+            )
+        except NoScriptError:
+            return self.connection.execute_durably(
+                ("EVAL", self.source, len(keys), *keys, *args), replicas, timeout_ms
+            )

@@ -18,6 +18,7 @@ import redis
 
 from workers.events import Event
 from workers.publish import TaskPublisher
+from workers.trail import Trail
 
 ENTRIES = "acsync:dlq:entries"
 INDEX = "acsync:dlq:index"  # zset of dead entries by time of death
@@ -81,6 +82,7 @@ class DeadLetterQueue:
         pipe.hset(ENTRIES, event.event_id, json.dumps(entry))
         pipe.zadd(INDEX, {event.event_id: now})
         pipe.delete(ATTEMPTS_PREFIX + event.event_id)
+        Trail(self.client).record(event.event_id, "dead_lettered", at=now, pipe=pipe, reason=reason)
         pipe.execute()
         return entry
 
@@ -103,7 +105,7 @@ class DeadLetterQueue:
     def size(self) -> int:
         return int(self.client.zcard(INDEX))
 
-    def replay(self, entry_id: str, publisher: TaskPublisher) -> dict[str, Any]:
+    def replay(self, entry_id: str, publisher: TaskPublisher, *, by: str | None = None) -> dict[str, Any]:
         """Re-enqueue a dead entry and mark it replayed, in one MULTI/EXEC transaction.
 
         The new message (attempt count back to 0, same event_id) and the entry's change to ``replayed``
@@ -113,6 +115,9 @@ class DeadLetterQueue:
         Marking first and pushing after would lose the entry from ``dlq list`` on a failed push;
         pushing first and marking after would let a fast worker dead-letter the event again before
         the mark, which would then hide its new entry.
+
+        ``by`` names who asked (the console's operator, the CLI's user), for the event's trail step
+        ``replayed``; an e-mail address in it is masked (workers.trail).
         """
         entry = self.get(entry_id)
         if entry is None or entry["status"] != "dead":
@@ -123,6 +128,7 @@ class DeadLetterQueue:
         publisher.enqueue(event, pipe=pipe)
         pipe.hset(ENTRIES, entry_id, json.dumps(replayed))
         pipe.zrem(INDEX, entry_id)
+        Trail(self.client).record(event.event_id, "replayed", pipe=pipe, by=by, reason=entry["reason"])
         pipe.execute()
         return replayed
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
 
 import workers
 from workers.config import StoreConfig
@@ -14,6 +19,20 @@ log = logging.getLogger("acsync.hooks")
 
 HOOK_SECRET_HEADER = "X-Hook-Secret"  # noqa: S105 - a header name
 CHECK_INTERVAL_SECONDS = 3600
+HEALTH = "acsync:hooks:health"  # hash: store -> {"checked_at", "ok", "problems"} of the last beat check
+
+
+def safe_url(url: Any) -> str:
+    """A hook URL fit for logs and the console: no user:password@, no query string or fragment (a
+    hook URL of somebody else's may carry a token there)."""
+    if not isinstance(url, str):
+        return repr(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unreadable url>"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
 
 
 def wanted_hook(store: StoreConfig, public_url: str) -> dict[str, Any]:
@@ -29,7 +48,7 @@ def hook_problems(current: dict[str, Any] | None, wanted: dict[str, Any]) -> lis
     problems = []
     hook = current.get("hook") or {}
     if hook.get("url") != wanted["hook"]["url"]:
-        problems.append(f"hook url is {hook.get('url')!r}, expected {wanted['hook']['url']!r}")
+        problems.append(f"hook url is {safe_url(hook.get('url'))!r}, expected {safe_url(wanted['hook']['url'])!r}")
     if (hook.get("headers") or {}).get(HOOK_SECRET_HEADER) != wanted["hook"]["headers"][HOOK_SECRET_HEADER]:
         problems.append(f"the {HOOK_SECRET_HEADER} header is missing or differs from the stores file")
     missing = set(wanted["filter"]["status"]) - set((current.get("filter") or {}).get("status") or [])
@@ -40,6 +59,38 @@ def hook_problems(current: dict[str, Any] | None, wanted: dict[str, Any]) -> lis
 
 def vtex_for(store: StoreConfig) -> VTEXClient:
     return VTEXClient(api_url=store.vtex.api_url, app_key=store.vtex.app_key, app_token=store.vtex.app_token)
+
+
+def without_secret(problems: list[str], secret: str) -> list[str]:
+    """hook_problems' messages name no secret (the header's problem says only that it differs, URLs lose
+    their query); should a hook URL carry the store's secret in its path, it is masked too."""
+    return [p.replace(secret, "***") if secret else p for p in problems]
+
+
+def record_health(
+    client: redis.Redis,
+    results: dict[str, list[str]],
+    *,
+    repaired: set[str] | frozenset[str] = frozenset(),
+    at: float | None = None,
+) -> None:
+    """Store each store's check result in ``acsync:hooks:health`` in one round trip: ``{"checked_at",
+    "ok", "problems"}`` (``ok``: no problem), plus ``"repaired": true`` when the check re-created the hook."""
+    if not results:
+        return
+    checked_at = time.time() if at is None else at
+    values = {}
+    for store, problems in results.items():
+        value: dict[str, Any] = {"checked_at": checked_at, "ok": not problems, "problems": list(problems)}
+        if store in repaired:
+            value["repaired"] = True
+        values[store] = json.dumps(value)
+    client.hset(HEALTH, mapping=values)
+
+
+def hook_health(client: redis.Redis) -> dict[str, dict[str, Any]]:
+    """Store -> the last beat check of its order hook: ``{"checked_at", "ok", "problems"}``."""
+    return {(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in client.hgetall(HEALTH).items()}
 
 
 @workers.app.task(name="acsync.check_hooks", ignore_result=True)
@@ -55,15 +106,21 @@ def check_hooks() -> dict[str, list[str]]:
     public_url = os.environ.get("ACSYNC_PUBLIC_URL")
     repair = os.environ.get("ACSYNC_HOOKS_AUTOREPAIR") == "1" and bool(public_url)
     found: dict[str, list[str]] = {}
+    health: dict[str, list[str]] = {}  # what acsync:hooks:health keeps for the console
+    repaired: set[str] = set()
     for store in runtime.settings.stores.values():
         vtex = vtex_for(store)
         try:
             current = vtex.get_hook_config()
         except VTEXError as exc:
             log.warning("could not read the order hook of %s: %s", store.name, exc)
+            status = f" (HTTP {exc.status})" if exc.status else ""
+            health[store.name] = [f"could not read the order hook from VTEX: {exc.__class__.__name__}{status}"]
             continue
         wanted = wanted_hook(store, public_url or "")
         problems = hook_problems(current, wanted) if public_url else ([] if current else hook_problems(None, wanted))
+        problems = without_secret(problems, store.hook_secret)
+        health[store.name] = problems
         if not problems:
             continue
         found[store.name] = problems
@@ -71,5 +128,7 @@ def check_hooks() -> dict[str, list[str]]:
         log.warning("order hook of %s: %s", store.name, "; ".join(problems))
         if repair:
             vtex.set_hook_config(wanted)
+            repaired.add(store.name)
             log.warning("order hook of %s re-created", store.name)
+    record_health(runtime.redis, health, repaired=repaired)
     return found

@@ -70,8 +70,9 @@ def start_worker_metrics_server(port: int, redis_url: str) -> None:
     mode, PROMETHEUS_MULTIPROC_DIR must be set before the worker starts) plus the Redis gauges."""
     import os
 
-    import redis
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from acsync_core import redis_connection
 
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -80,7 +81,7 @@ def start_worker_metrics_server(port: int, redis_url: str) -> None:
         from prometheus_client import REGISTRY
 
         registry = REGISTRY  # single process: children's counters are not visible; see docs/operations.md
-    registry.register(QueueCollector(redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=1)))
+    registry.register(QueueCollector(redis_connection.connect(redis_url, socket_timeout=2, socket_connect_timeout=1)))
     start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
 
 WRITES = Counter("acsync_writer_writes_total", "Outbox writes settled by the account writers",

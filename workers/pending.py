@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import redis
 
@@ -68,12 +69,38 @@ def recover_dead_workers(client: redis.Redis, *, dead_after: float = DEAD_AFTER,
     """
     now = time.time() if now is None else now
     beats = {k.decode(): float(v) for k, v in client.hgetall(HEARTBEATS).items()}
+    # a live worker runs the others (or an in-process run without a node)
+    repushed = _push_again_started(client, now, lambda node, _: bool(node) and now - beats.get(node, 0.0) > dead_after)
+    for node, beat in beats.items():
+        if now - beat > 24 * 3600:
+            forget_node(client, node)  # long gone: keep the hash small
+    if repushed:
+        log.warning("re-pushed %d events started by workers whose heartbeat stopped", repushed)
+    return repushed
+
+
+def recover_node(client: redis.Redis, node: str, *, started_before: float, now: float | None = None) -> int:
+    """Push again the events ``node`` started before ``started_before``: it no longer runs them.
+
+    For a worker whose broker connection broke (a Redis failover): Celery cancels the tasks it was
+    running (``worker_cancel_long_running_tasks_on_connection_loss``) and their messages stay unacked
+    until the visibility timeout, while the node's heartbeat goes on, so the dead-worker rule never
+    fires for them. On reconnecting, the worker names itself here.
+    """
+    now = time.time() if now is None else now
+    repushed = _push_again_started(client, now, lambda started_node, at: started_node == node and at < started_before)
+    if repushed:
+        log.warning("re-pushed %d events this worker was running when its broker connection broke", repushed)
+    return repushed
+
+
+def _push_again_started(client: redis.Redis, now: float, orphaned: Callable[[str, float], bool]) -> int:
+    """Push again every started event for which ``orphaned(node, started_at)`` holds."""
     repushed = 0
     for raw_id, raw_value in client.hscan_iter(STARTED, count=500):
-        value = raw_value.decode()
-        node = value.split("|", 1)[1] if "|" in value else ""
-        if not node or now - beats.get(node, 0.0) <= dead_after:
-            continue  # a live worker runs it (or an in-process run without a node)
+        at, _, node = raw_value.decode().partition("|")
+        if not orphaned(node, float(at or 0)):
+            continue
         event_id = raw_id.decode()
         stored = client.hget(MESSAGES, event_id)
         if stored is None:
@@ -82,11 +109,6 @@ def recover_dead_workers(client: redis.Redis, *, dead_after: float = DEAD_AFTER,
         queue, message = stored.decode().split("\n", 1)
         push_again(client, event_id, queue, message, now)
         repushed += 1
-    for node, beat in beats.items():
-        if now - beat > 24 * 3600:
-            forget_node(client, node)  # long gone: keep the hash small
-    if repushed:
-        log.warning("re-pushed %d events started by workers whose heartbeat stopped", repushed)
     return repushed
 
 
@@ -149,6 +171,14 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
     return repushed
 
 
+_running: Sweeper | None = None
+
+
+def running_sweeper() -> Sweeper | None:
+    """The maintenance thread this process started (a worker's main process), if any."""
+    return _running
+
+
 class Sweeper:
     """A worker's maintenance thread: every second it moves due deferred work from the schedule onto its
     queues; every ``HEARTBEAT_EVERY`` seconds it says this worker node lives; every ``interval`` seconds
@@ -160,8 +190,16 @@ class Sweeper:
         self.node = node
         self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 15))
         self.grace = grace or float(os.environ.get("ACSYNC_SWEEP_GRACE_SECONDS", 300))
+        self._recover_own_before: float | None = None  # set on a broker reconnect (request_own_recovery)
+
+    def request_own_recovery(self, started_before: float) -> None:
+        """Ask the maintenance thread to push again this node's events started before ``started_before``
+        (:func:`recover_node`); it retries until Redis answers."""
+        self._recover_own_before = started_before
 
     def start(self) -> None:
+        global _running
+        _running = self
         if self.node:
             try:  # before the first task: a node without a heartbeat counts as dead
                 heartbeat(self.client, self.node)
@@ -178,6 +216,11 @@ class Sweeper:
             time.sleep(1.0)
             now = time.monotonic()
             try:
+                wanted = self._recover_own_before
+                if wanted is not None and self.node:
+                    recover_node(self.client, self.node, started_before=wanted)
+                    if self._recover_own_before == wanted:
+                        self._recover_own_before = None
                 move_due(self.client)
                 if self.node and now - last_beat >= HEARTBEAT_EVERY:
                     heartbeat(self.client, self.node)

@@ -41,6 +41,7 @@ from workers.mapping import (
 )
 from workers.outbox import Outbox
 from workers.records import last_order_time, open_cart, remember_order_time
+from workers.trail import SKIP_REASONS, Trail
 from workers.vtex import VTEXClient, VTEXError, VTEXNotFound
 from workers.writers.orders import estimate_tokens
 
@@ -58,6 +59,7 @@ class Handoff:
         self.writes: list[tuple[str, str, dict[str, Any]]] = []
         self.records: list[tuple[tuple[str, ...], dict[str, Any]]] = []
         self.id_values: list[tuple[tuple[str, ...], str]] = []
+        self.steps: list[tuple[str, float, dict[str, Any]]] = []  # trail steps, written with the commit
 
     def put(self, lane: str, key: str, payload: dict[str, Any]) -> None:
         if lane == "contact":  # merged into a waiting contact write: an absent field must not erase one
@@ -70,11 +72,26 @@ class Handoff:
     def set_id(self, *parts: str, value: str) -> None:
         self.id_values.append((parts, value))
 
-    def commit(self, client: redis.Redis, event: Event) -> None:
-        """Queue the writes, apply the id changes and end the event in the ledger, atomically."""
+    def trail(self, step: str, **detail: Any) -> None:
+        """A step of the event's trail (workers.trail), stamped now and written by ``commit``."""
+        self.steps.append((step, time.time(), detail))
+
+    def commit(self, client: redis.Redis, event: Event, outcome: str | None = None) -> None:
+        """Queue the writes, apply the id changes and end the event in the ledger, atomically.
+
+        The event's trail steps ride the same transaction: the steps noted so far, ``handed_off`` per
+        write, or ``skipped`` (with ``outcome``, when given) for an event that writes nothing."""
         pipe = client.pipeline(transaction=True)
+        trail = Trail(client)
+        for step, at, detail in self.steps:
+            trail.record(event.event_id, step, at=at, pipe=pipe, **detail)
+        self.steps = []
         for lane, key, payload in self.writes:
             self.outbox.put(lane, key, payload, event.to_dict(), merge=lane == "contact", pipe=pipe)
+            trail.record(event.event_id, "handed_off", pipe=pipe, lane=lane, record=Outbox.item_key(lane, key))
+        if not self.writes and outcome is not None:
+            trail.record(event.event_id, "skipped", pipe=pipe, outcome=outcome,
+                         why=SKIP_REASONS.get(outcome, outcome))
         for parts, values in self.records:
             self.ids.update_record(*parts, values=values, pipe=pipe)
         for parts, value in self.id_values:
@@ -106,6 +123,11 @@ class StoreContext:
         if self.handoff is None:
             raise RuntimeError("StoreContext.for_event() first")
         self.handoff.put(lane, key, payload)
+
+    def trail(self, step: str, **detail: Any) -> None:
+        """Note a trail step of the event (written with the handoff; dropped without one)."""
+        if self.handoff is not None:
+            self.handoff.trail(step, **detail)
 
     def handoff_set_id(self, *parts: str, value: str) -> None:
         if self.handoff is None:
@@ -166,6 +188,7 @@ def process_order(event: Event, ctx: StoreContext) -> str:
     except VTEXNotFound:
         raise PermanentEventError("order_not_found", f"VTEX has no order {order_id}") from None
     status = order.get("status", "")
+    ctx.trail("fetched", status=status)
     change = parse_time(order.get("lastChange"))
     if applied and change and change < applied:
         return "stale"

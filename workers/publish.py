@@ -29,12 +29,14 @@ import orjson
 import redis
 from celery import Celery
 
-from workers import pending
+from acsync_core.redis_connection import Durability
+from workers import pending, stats
 from workers.direct_redis import DirectConnection, DirectScript
 from workers.events import Event
 
-# KEYS[1] dedupe key, KEYS[2] queue list, KEYS[3..5] the pending ledger (workers.pending);
-# ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message, ARGV[4] now, ARGV[5] queue name.
+# KEYS[1] dedupe key, KEYS[2] queue list, KEYS[3..5] the pending ledger (workers.pending), KEYS[6] this
+# minute's stats bucket (workers.stats); ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message,
+# ARGV[4] now, ARGV[5] queue name, ARGV[6] the bucket's field for accepted hooks, ARGV[7] its TTL.
 # Returns nil when enqueued, or the event id that claimed the key first. A Lua script is atomic but
 # not transactional (a failing command does not undo earlier writes), so the LPUSH goes first: if it
 # fails, nothing was written and VTEX's retry is not mistaken for a duplicate.
@@ -46,10 +48,25 @@ redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[5] .. string.char(10) .. ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('HINCRBY', KEYS[6], ARGV[6], 1)
+redis.call('EXPIRE', KEYS[6], tonumber(ARGV[7]))
 return false
 """
 
 DEDUPE_PREFIX = "acsync:dedupe:"
+DURABILITY_PROBE = "acsync:ingest:durability-probe"
+# after a WAIT came back short, later hooks wait at most this long for the replicas (a dead replica must
+# not add the full timeout to every hook; a returning one acknowledges well within it)
+DEGRADED_WAIT_MS = 10
+DEGRADED_FOR_SECONDS = 5.0
+
+
+class NotReplicated(redis.RedisError):
+    """The write reached the primary but fewer replicas than required confirmed it in time.
+
+    A ``RedisError``: callers that spool or retry on Redis trouble treat it the same way, which is right:
+    the event may be in Redis, and the spool's replay is dropped as a duplicate if it is.
+    """
 
 
 @dataclass(frozen=True)
@@ -61,11 +78,14 @@ class EnqueueResult:
 class TaskPublisher:
     """Builds Celery protocol-2 messages and pushes them to Redis, optionally deduplicated."""
 
-    def __init__(self, celery_app: Celery, client: redis.Redis) -> None:
+    def __init__(self, celery_app: Celery, client: redis.Redis, *, durability: Durability | None = None) -> None:
+        """``durability``: how many replicas must confirm an :meth:`enqueue_once` (ingest's promise to VTEX)."""
         self.celery = celery_app
         self.client = client
         self.direct = DirectConnection(client)
         self.script = DirectScript(self.direct, _ENQUEUE_ONCE)
+        self.durability = durability or Durability()
+        self._degraded_until = 0.0
         self._header_templates: dict[tuple[int, str], dict[str, Any]] = {}
 
     def build_message(self, task_name: str, queue: str, args: tuple[Any, ...], *, task_id: str | None = None,
@@ -117,14 +137,49 @@ class TaskPublisher:
     def enqueue_once(self, event: Event, *, dedupe_ttl_seconds: int) -> EnqueueResult:
         """Enqueue unless ``event.dedupe_key`` was accepted within the TTL (one round trip)."""
         message = self.event_message(event)
-        first = self.script(keys=[DEDUPE_PREFIX + event.dedupe_key, event.queue, pending.PENDING,
-                                  pending.MESSAGES, pending.STARTED],
-                            args=[event.event_id, dedupe_ttl_seconds, message, time.time(), event.queue])
+        now = time.time()
+        keys = [DEDUPE_PREFIX + event.dedupe_key, event.queue, pending.PENDING, pending.MESSAGES, pending.STARTED,
+                stats.minute_key(now)]
+        args = [event.event_id, dedupe_ttl_seconds, message, now, event.queue,
+                stats.hooks_field(event.kind, event.store), stats.MINUTE_TTL]
+        if self.durability.min_replicas:
+            first, replicas = self.script.call_durably(keys, args, self.durability.min_replicas, self._wait_ms())
+        else:
+            first, replicas = self.script(keys=keys, args=args), 0
         first_id = first.decode() if isinstance(first, bytes) else first
         # Our own id: the script ran on a connection that broke before its reply, and ran again on resend.
-        if first_id is None or first_id == event.event_id:
+        if first_id is None:
+            self._check_replicas(replicas)
+            return EnqueueResult(event.event_id, duplicate=False)
+        if first_id == event.event_id:
+            self.confirm_durable()  # the resend's WAIT covered no write of its own
             return EnqueueResult(event.event_id, duplicate=False)
         return EnqueueResult(str(first_id), duplicate=True)
+
+    def confirm_durable(self) -> None:
+        """Raise :class:`NotReplicated` unless the replicas hold everything Redis holds now.
+
+        ``WAIT`` counts this connection's own writes, so a write goes with it: after it, a confirmed
+        ``WAIT`` also covers writes made by others before (a spool flush relies on it before it forgets
+        rows that turned out to be duplicates of hooks accepted earlier).
+        """
+        if self.durability.min_replicas:
+            _, replicas = self.direct.execute_durably(
+                ("SET", DURABILITY_PROBE, str(time.time())), self.durability.min_replicas, self._wait_ms()
+            )
+            self._check_replicas(replicas)
+
+    def _wait_ms(self) -> int:
+        timeout = self.durability.timeout_ms
+        return min(timeout, DEGRADED_WAIT_MS) if time.monotonic() < self._degraded_until else timeout
+
+    def _check_replicas(self, replicas: int) -> None:
+        wanted = self.durability.min_replicas
+        if replicas >= wanted:
+            self._degraded_until = 0.0
+            return
+        self._degraded_until = time.monotonic() + DEGRADED_FOR_SECONDS
+        raise NotReplicated(f"{replicas} of {wanted} replica(s) confirmed the write")
 
     def enqueue(self, event: Event, *, task_id: str | None = None, queue: str | None = None,
                 pipe: redis.client.Pipeline | None = None) -> str:

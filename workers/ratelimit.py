@@ -12,10 +12,15 @@ one's second (see acclient.ratelimit.IntervalRateLimiter).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 
 import redis
+
+from workers.stats import MINUTE_TTL, TOTALS, account_host, minute_key
+
+log = logging.getLogger("acsync.ratelimit")
 
 # KEYS[1] = TAT key, KEYS[2] = slowdown factor key; ARGV[1] = interval (µs), ARGV[2] = max wait (µs).
 # Returns wait in µs, or -wait when refused. TAT is stored in µs since the epoch, from Redis TIME.
@@ -37,6 +42,26 @@ return wait
 # KEYS[1] = slowdown factor key; ARGV[1] = multiplier, ARGV[2] = cap, ARGV[3] = how long it holds (ms).
 # The factor grows on every signal and falls back to 1 when no signal came for ARGV[3] ms.
 _SLOW_DOWN = """
+local factor = tonumber(redis.call('GET', KEYS[1]) or '1')
+factor = math.min(tonumber(ARGV[2]), factor * tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], tostring(factor), 'PX', tonumber(ARGV[3]))
+return tostring(factor)
+"""
+
+# Every ActiveCampaign answer, in one round trip: count it (``ac_requests@<host>``, ``ac_429@<host>`` in the
+# totals and this minute's bucket of workers.stats) and, when ARGV[1] is not 0, slow down as _SLOW_DOWN does.
+# KEYS[1] = slowdown factor key, KEYS[2] = stats totals, KEYS[3] = this minute's bucket;
+# ARGV[1] = multiplier (0: no slowdown), ARGV[2] = cap, ARGV[3] = how long it holds (ms),
+# ARGV[4] = the bucket's TTL (s), ARGV[5..] = the fields to count.
+_OBSERVE = """
+for i = 5, #ARGV do
+  redis.call('HINCRBY', KEYS[2], ARGV[i], 1)
+  redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+if tonumber(ARGV[1]) == 0 then
+  return false
+end
 local factor = tonumber(redis.call('GET', KEYS[1]) or '1')
 factor = math.min(tonumber(ARGV[2]), factor * tonumber(ARGV[1]))
 redis.call('SET', KEYS[1], tostring(factor), 'PX', tonumber(ARGV[3]))
@@ -72,6 +97,10 @@ class RedisRateLimiter:
         self.max_wait_us = int(max_wait * 1_000_000)
         self._script = client.register_script(_GCRA)
         self._slow_down = client.register_script(_SLOW_DOWN)
+        self._observe = client.register_script(_OBSERVE)
+        host = account_host(account_key)
+        self.requests_field = f"ac_requests@{host}"
+        self.throttled_field = f"ac_429@{host}"
         self._client = client
         self._sleep = sleep
         self._on_wait = on_wait
@@ -93,13 +122,27 @@ class RedisRateLimiter:
         ``SLOWDOWN_AFTER_429_SECONDS``. A success whose ``RateLimit-Remaining`` is 0 means the window
         is full although we stay under the limit: slow down by a quarter for a shorter while. With no
         further signal the factor falls back to 1 (the configured rate).
+
+        Every answer is also counted for the account (``ac_requests@<host>``, 429s in ``ac_429@<host>``,
+        workers.stats), in the same single round trip as the slowdown; a Redis failure of the count alone
+        is logged and does not fail the request whose answer it counts.
         """
+        fields = [self.requests_field]
+        multiplier, seconds = 0.0, 0.0
         if status == 429:
-            self.slow_down(2.0, SLOWDOWN_AFTER_429_SECONDS)
-            return
-        remaining = headers.get("RateLimit-Remaining") if headers else None
-        if status is not None and 200 <= status < 300 and remaining is not None and remaining.strip() == "0":
-            self.slow_down(1.25, SLOWDOWN_AFTER_LOW_REMAINING_SECONDS)
+            fields.append(self.throttled_field)
+            multiplier, seconds = 2.0, SLOWDOWN_AFTER_429_SECONDS
+        else:
+            remaining = headers.get("RateLimit-Remaining") if headers else None
+            if status is not None and 200 <= status < 300 and remaining is not None and remaining.strip() == "0":
+                multiplier, seconds = 1.25, SLOWDOWN_AFTER_LOW_REMAINING_SECONDS
+        args = [multiplier, MAX_SLOWDOWN, int(seconds * 1000), MINUTE_TTL, *fields]
+        try:
+            self._observe(keys=[self.slowdown_key, TOTALS, minute_key(time.time())], args=args)
+        except redis.RedisError as exc:
+            if multiplier:
+                raise  # as before: a slowdown that could not be recorded is the caller's to see
+            log.debug("could not count an ActiveCampaign answer: %s", exc.__class__.__name__)
 
     def slow_down(self, multiplier: float, seconds: float) -> float:
         return float(self._slow_down(keys=[self.slowdown_key], args=[multiplier, MAX_SLOWDOWN, int(seconds * 1000)]))

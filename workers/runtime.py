@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import redis
 
 import workers
+from acsync_core import redis_connection
 from workers.config import Settings, load_settings
 from workers.dlq import DeadLetterQueue
 from workers.errors import PermanentEventError
@@ -42,8 +43,8 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
-                                      health_check_interval=30)
+        client = redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
+                                          health_check_interval=30)
         return cls(settings=settings, redis=client, publisher=TaskPublisher(workers.app, client),
                    dlq=DeadLetterQueue(client), stats=Stats(client), retry=RetrySettings.from_env())
 

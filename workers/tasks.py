@@ -10,6 +10,11 @@ the attempt number in Celery's ``retries`` header) rather than ``Task.retry``, s
   Retry-After), attempt + 1, until ``max_attempts``;
 * anything else (403, 404, 422 validation, bad data, a bug) -> dead-letter queue at once, with the
   reason and every attempt's error; Sentry gets it when configured.
+
+Each of these is a step of the event's trail (``workers.trail``), written in a round trip the task makes
+anyway: ``received`` (first run only) and ``started`` with the pending ledger's start mark, the handler's
+steps and ``handed_off``/``skipped`` in the handoff's transaction, ``retry_scheduled`` with the retry's
+counters, ``dead_lettered`` in the dead-letter queue's own write.
 """
 
 from __future__ import annotations
@@ -20,12 +25,12 @@ import socket
 import time
 from typing import Any
 
-import redis
 from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 import workers
+from acsync_core import redis_connection
 from workers import metrics, pending, schedule
 from workers.config import ConfigError, load_settings
 from workers.errors import Defer
@@ -36,6 +41,7 @@ from workers.pipeline import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import decide, is_retryable
 from workers.runtime import current_kind, get_runtime
+from workers.trail import Trail, link_id
 
 log = logging.getLogger("acsync.worker")
 
@@ -66,7 +72,7 @@ def _check_configuration(**_: Any) -> None:
     # started once the node's heartbeat stops (a SIGKILLed or lost host), instead of waiting for kombu
     node = f"{socket.gethostname()}:{os.getpid()}"
     os.environ[NODE_ENV] = node
-    pending.Sweeper(redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5),
+    pending.Sweeper(redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5),
                     node=node).start()
     port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
     if port:
@@ -87,25 +93,33 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     event = Event.from_dict(event_data)
     attempt = int(task.request.retries or 0)
     runtime = get_runtime()
-    pending.started(runtime.redis, event.event_id, os.environ.get(NODE_ENV, ""))
+    mark_started(runtime.redis, event, attempt, os.environ.get(NODE_ENV, ""))
     token = current_kind.set(event.kind)
+    ctx = None
     with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
                      attempt=attempt):
         try:
             ctx = runtime.context(event.store).for_event()
             outcome = HANDLERS[event.kind](event, ctx)
             assert ctx.handoff is not None
-            ctx.handoff.commit(runtime.redis, event)  # the writes, their id memory and the ledger, at once
+            # the writes, their id memory, the ledger and the trail's steps, at once
+            ctx.handoff.commit(runtime.redis, event, outcome)
         except (Defer, Throttled) as exc:
             delay = exc.delay if isinstance(exc, Defer) else exc.retry_in
             reason = exc.reason if isinstance(exc, Defer) else "rate_limited"
             republish(runtime, event, countdown=delay, retries=attempt)
             metrics.RETRIES.labels(event.kind, reason).inc()
-            runtime.stats.incr(f"deferred:{event.kind}")
+            pipe = runtime.redis.pipeline(transaction=False)
+            runtime.stats.incr(f"deferred:{event.kind}", pipe=pipe)
+            trail = Trail(runtime.redis)
+            _noted_steps(trail, event, ctx, pipe)
+            trail.record(event.event_id, "retry_scheduled", pipe=pipe, reason=reason, due=time.time() + delay,
+                         attempt=attempt, deferred=True)
+            pipe.execute()
             log.info("event deferred for %.1fs: %s", delay, reason)
             return None
         except Exception as exc:
-            fail(runtime, event, exc, attempt)
+            fail(runtime, event, exc, attempt, ctx=ctx)
             return None
         finally:
             current_kind.reset(token)
@@ -122,15 +136,49 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
         return outcome
 
 
-def fail(runtime: Any, event: Event, exc: BaseException, attempt: int) -> None:
+def mark_started(client: Any, event: Event, attempt: int, node: str) -> None:
+    """The pending ledger's start mark and the trail's ``received`` (first run only: it seeds the trail)
+    and ``started`` steps, with the order id (or cart checkout id) linked to the event: one round trip."""
+    pipe = client.pipeline(transaction=True)
+    pending.started(pipe, event.event_id, node)
+    trail = Trail(client)
+    trail.record(event.event_id, "received", at=event.received_at, pipe=pipe, kind=event.kind, store=event.store,
+                 attempt=attempt)
+    trail.record(event.event_id, "started", pipe=pipe, attempt=attempt, store=event.store, worker=node or None)
+    link = link_id(event.kind, event.payload)
+    if link:
+        trail.link_order(event.store, link, event.event_id, pipe=pipe)
+    pipe.execute()
+
+
+def _noted_steps(trail: Trail, event: Event, ctx: Any, pipe: Any) -> None:
+    """The handler's trail steps (``fetched`` ...) of a run that ended before its handoff was committed."""
+    handoff = getattr(ctx, "handoff", None)
+    if handoff is not None:
+        for step, at, detail in handoff.steps:
+            trail.record(event.event_id, step, at=at, pipe=pipe, **detail)
+        handoff.steps = []
+
+
+def fail(runtime: Any, event: Event, exc: BaseException, attempt: int, *, ctx: Any = None) -> None:
     decision = decide(exc, attempt, runtime.retry)
     runtime.dlq.record_attempt(event.event_id, attempt, describe(exc), is_retryable(exc))
+    trail = Trail(runtime.redis)
     if decision.action == "retry":
         republish(runtime, event, countdown=decision.delay, retries=attempt + 1)
         metrics.RETRIES.labels(event.kind, decision.reason).inc()
-        runtime.stats.incr(f"retries:{event.kind}")
+        pipe = runtime.redis.pipeline(transaction=False)
+        runtime.stats.incr(f"retries:{event.kind}", pipe=pipe)
+        _noted_steps(trail, event, ctx, pipe)
+        trail.record(event.event_id, "retry_scheduled", pipe=pipe, reason=decision.reason,
+                     due=time.time() + decision.delay, attempt=attempt + 1)
+        pipe.execute()
         log.warning("attempt %d failed (%s); retrying in %.1fs", attempt + 1, describe(exc), decision.delay)
         return
+    if getattr(getattr(ctx, "handoff", None), "steps", None):  # a failure after a step (a fetched order)
+        pipe = runtime.redis.pipeline(transaction=False)
+        _noted_steps(trail, event, ctx, pipe)
+        pipe.execute()
     reason = decision.reason
     runtime.dlq.add(event, reason=reason, error=describe(exc))
     pending.finished(runtime.redis, event.event_id)

@@ -10,6 +10,11 @@ What happens to each write (``workers.writers.results``): landed -> removed from
 event it covered reported (hook-to-ActiveCampaign latency); rejected by ActiveCampaign -> the DLQ, alone,
 with AC's reason, while the rest of its batch lands; failed -> the retry rule (``workers.retries.decide``):
 backoff, or the DLQ once attempts run out; deferred (a budget is spent) -> later, no attempt used.
+
+The trail (``workers.trail``) gets ``written`` (ActiveCampaign's ids, the API) or ``skipped`` for every
+event a landed write covered, and the store's last success (``Stats.mark_success``), in one pipelined
+round trip with the events' counters; ``retry_scheduled`` for the newest event of a write that failed;
+``dead_lettered`` comes with the dead-letter queue's own write.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from workers.outbox import Claimed, Outbox
 from workers.ratelimit import Throttled
 from workers.retries import RetrySettings, decide, is_retryable
 from workers.stats import Stats
+from workers.trail import SKIP_REASONS, Trail
 from workers.writers.carts import CartWriter
 from workers.writers.contacts import ContactWriter, ImportBudget
 from workers.writers.customers import CustomerIndex
@@ -52,6 +58,8 @@ LIVE_LANES = ("order", "cart", "contact")
 TURNS = ("order", "cart", "order", "contact", "order")
 # the write that finishes an event of each kind (a cart trigger also writes the contact's names)
 PRIMARY_LANES = {"order": ("order", "order_historical"), "cart": ("cart",), "customer": ("contact",)}
+# a landed result that sent nothing: the writer found the cart already written, or superseded
+WRITER_SKIPS = frozenset({"cart_exists", "cart_superseded", "cart_superseded_by_order"})
 HEARTBEATS = "acsync:writer:heartbeats"  # hash: account key -> {"owner", "at"} of the account's writer
 CARTS_PER_STEP = 1
 CONTACTS_PER_STEP = 250
@@ -80,6 +88,7 @@ class AccountWriter:
         self.ids = IdStore(client, account_key)
         self.dlq = dlq
         self.stats = stats
+        self.trail = Trail(client)
         self.retry_settings = retry
         self.claim_seconds = claim_seconds
         self.lease = Lease(client, self.outbox.account, ttl=lease_seconds)
@@ -134,12 +143,15 @@ class AccountWriter:
         claimed = self.outbox.claim(lane, limit, claim_seconds=self.claim_seconds, now=now)
         if not claimed:
             return False
+        call = None  # the GraphQL operation, for the trail
         if lane in ("order", "order_historical"):
             batch, rest = take_batch(claimed)
             for item in rest:
                 self.outbox.retry(item, 0.0, count=False)
             metrics.WRITER_BATCH.labels(lane).observe(len(batch))
-            results = self.orders.write(batch, historical=lane == "order_historical")
+            historical = lane == "order_historical"
+            call = "bulkUpsertOrdersAsync" if historical else ("upsertOrder" if len(batch) == 1 else "bulkUpsertOrders")
+            results = self.orders.write(batch, historical=historical)
         elif lane == "cart":
             results = self.carts.write(claimed)
         else:
@@ -147,7 +159,7 @@ class AccountWriter:
             results = self.contacts.write(claimed)
         retried: list[str] = []
         for result in results:
-            error = self._settle(result)
+            error = self._settle(result, call)
             if error:
                 retried.append(error)
         if retried:  # one line per call, not per record: a refused batch of 30 is one event for ops
@@ -155,20 +167,50 @@ class AccountWriter:
         return True
 
     # ------------------------------------------------------------------ outcomes
-    def _settle(self, result: Result) -> str | None:
+    def _trail_step(self, result: Landed, call: str | None) -> tuple[str, dict[str, Any]]:
+        """The trail step of a landed write: ``written`` with ActiveCampaign's ids, or ``skipped``."""
+        claimed = result.claimed
+        detail: dict[str, Any] = {
+            "lane": claimed.lane,
+            "outcome": result.outcome,
+            "record": Outbox.item_key(claimed.lane, claimed.key),
+        }
+        if result.outcome in WRITER_SKIPS:
+            detail.update(why=SKIP_REASONS.get(result.outcome, result.outcome), ac_cart_id=result.ac_id)
+            return "skipped", detail
+        if claimed.lane.startswith("order"):
+            detail.update(api="graphql", call=call, ac_order_id=result.ac_id)
+        elif claimed.lane == "cart":
+            detail.update(api="v3", ac_cart_id=result.ac_id)
+            index = self.customers.get(str(claimed.payload.get("connection")))
+            if index is not None and claimed.payload.get("email"):
+                detail["ac_customer_id"] = index.lookup(str(claimed.payload["email"]))[0]
+        else:
+            synced = result.outcome == "contact_synced"
+            detail.update(api="v3", call="contact/sync" if synced else "import/bulk_import", ac_contact_id=result.ac_id)
+        return "written", detail
+
+    def _settle(self, result: Result, call: str | None = None) -> str | None:
         """Act on one write's result; returns the error of a write put back for a retry."""
         claimed = result.claimed
         if isinstance(result, Landed):
             done = self.outbox.complete(claimed)
             now = time.time()
+            step, detail = self._trail_step(result, call)
+            covered = len(done.events) + done.overflow
+            pipe = self.client.pipeline(transaction=False)  # the trail, counters and last success: one trip
+            landed_stores: set[str] = set()
             for summary in done.events:
+                self.trail.record(summary["event_id"], step, at=now, pipe=pipe, covered=covered, **detail)
+                if step == "written":
+                    landed_stores.add(summary["store"])
                 latency = max(0.0, now - float(summary["received_at"]))
                 kind = summary["kind"]
                 if claimed.lane not in PRIMARY_LANES.get(kind, (claimed.lane,)):
                     continue  # a side write of the event (the names of a cart's contact)
                 metrics.TASKS.labels(kind, result.outcome).inc()
                 metrics.END_TO_END.labels(kind).observe(latency)
-                self.stats.record_event(kind, result.outcome, latency, store=summary["store"])
+                self.stats.record_event(kind, result.outcome, latency, store=summary["store"], pipe=pipe)
                 self.settled.setdefault(summary["event_id"], {})[claimed.lane] = result.outcome
                 with log_context(event_id=summary["event_id"], store=summary["store"], kind=kind):
                     log.info(
@@ -178,8 +220,11 @@ class AccountWriter:
                         result.ac_id or "-",
                         latency,
                     )
+            for store in sorted(landed_stores):
+                self.stats.mark_success(store, at=now, pipe=pipe)
             if done.overflow:
-                self.stats.incr(f"coalesced_uncounted:{claimed.lane}", amount=done.overflow)
+                self.stats.incr(f"coalesced_uncounted:{claimed.lane}", amount=done.overflow, pipe=pipe)
+            pipe.execute()
             metrics.WRITES.labels(self.label, claimed.lane, "landed").inc()
         elif isinstance(result, Deferred):
             self.outbox.retry(claimed, result.delay, count=False)
@@ -199,7 +244,19 @@ class AccountWriter:
             if decision.action == "retry":
                 self.outbox.retry(claimed, decision.delay)
                 metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
-                self.stats.incr(f"retries:{claimed.lane}")
+                pipe = self.client.pipeline(transaction=False)
+                self.stats.incr(f"retries:{claimed.lane}", pipe=pipe)
+                if latest:
+                    self.trail.record(
+                        latest["event_id"],
+                        "retry_scheduled",
+                        pipe=pipe,
+                        lane=claimed.lane,
+                        reason=decision.reason,
+                        due=time.time() + decision.delay,
+                        attempt=attempt + 1,
+                    )
+                pipe.execute()
                 log.debug(
                     "write %s %s failed (attempt %d: %s); again in %.1fs",
                     claimed.lane,
@@ -257,17 +314,20 @@ class AccountWriter:
     def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
         """Hold the account's lease and write until ``stop`` is set; stand by while another process holds it."""
         log.info("writer for %s started", self.label)
+        after_outage = False  # a step broken by Redis may have left its claims: they are due again at once
         while not stop.is_set():
             try:
                 held, newly = self.lease.take()
                 if not held:
                     stop.wait(min(5.0, self.lease.ttl_ms / 4000))
                     continue
-                if newly:
+                if newly or after_outage:
                     released = self.outbox.release_claims()
+                    after_outage = False
                     if released:
                         log.warning(
-                            "took over %s: %d writes of the previous writer are due again", self.label, released
+                            "%s %s: %d claimed writes are due again",
+                            "took over" if newly else "Redis is back for", self.label, released,
                         )
                 self.heartbeat()
                 if not self.step():
@@ -276,6 +336,7 @@ class AccountWriter:
                     self.outbox.wait_for_work(wait)
             except redis.RedisError as exc:
                 log.warning("writer for %s: Redis unavailable (%s)", self.label, exc.__class__.__name__)
+                after_outage = True
                 stop.wait(1.0)
             except Exception:
                 log.exception("writer for %s: unexpected error", self.label)

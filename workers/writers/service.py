@@ -16,6 +16,7 @@ from typing import Any
 import redis
 
 from acclient import NO_RETRIES, ActiveCampaign
+from acsync_core import redis_connection
 from workers import metrics
 from workers.config import Settings, StoreConfig
 from workers.dlq import DeadLetterQueue
@@ -79,7 +80,7 @@ def build_writer(
 class WriterService:
     def __init__(self, settings: Settings, client: redis.Redis | None = None) -> None:
         self.settings = settings
-        self.client = client or redis.Redis.from_url(
+        self.client = client or redis_connection.connect(
             settings.redis_url, socket_connect_timeout=2, socket_timeout=15, health_check_interval=30
         )
         self.stop_event = threading.Event()

@@ -1,0 +1,30 @@
+"""What the console's views share: settings, the Redis client and the objects built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from console.audit import AuditLog
+from console.masking import Masker
+from console.settings import ConsoleSettings
+from workers.config import Settings
+from workers.dlq import DeadLetterQueue
+from workers.publish import TaskPublisher
+
+
+@dataclass
+class ConsoleContext:
+    settings: Settings
+    console: ConsoleSettings
+    redis: redis.Redis
+    dlq: DeadLetterQueue
+    publisher: TaskPublisher
+    audit: AuditLog
+    masker: Masker
+
+
+def console_context() -> ConsoleContext:
+    return current_app.extensions["acsync_console"]

@@ -1,0 +1,29 @@
+"""gunicorn settings for the console: ``gunicorn -c python:console.gunicorn_conf 'console:create_app()'``.
+
+A few people use it at once, but a page may wait on Redis (a large dead-letter queue) and a bulk replay
+takes a while: threads keep one slow page from holding the others. Every value can be overridden from
+the environment; the app's own configuration is ``console.settings``.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("ACSYNC_CONSOLE_BIND", "127.0.0.1:8090")
+workers = int(os.environ.get("ACSYNC_CONSOLE_WORKERS", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("ACSYNC_CONSOLE_THREADS", "4"))
+timeout = 120  # a bulk replay of thousands of dead letters is one request
+graceful_timeout = 25
+keepalive = 5
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
+# who asked for what: the console is used by a few people, and a replay or purge is audited apart
+accesslog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+errorlog = "-"
+loglevel = os.environ.get("ACSYNC_LOG_LEVEL", "info").lower()
+# the app is loaded once in the arbiter: a bad configuration stops gunicorn at once with the message,
+# instead of every worker failing to boot in turn
+preload_app = True
