@@ -23,7 +23,9 @@ class ErrorDetail:
     def from_json(cls, raw: Any) -> ErrorDetail:
         if not isinstance(raw, dict):
             return cls(title=str(raw))
-        source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+        source = raw.get("source")
+        if not isinstance(source, dict):
+            source = {}
         return cls(
             title=str(raw.get("title") or raw.get("message") or ""),  # GraphQL errors carry "message"
             detail=str(raw.get("detail") or ""),

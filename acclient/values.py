@@ -18,7 +18,12 @@ def to_cents(amount: object, *, field: str = "amount") -> int:
         value = amount
     else:
         try:
-            decimal = Decimal(str(amount).strip()) if isinstance(amount, str) else Decimal(amount)
+            if isinstance(amount, str):
+                decimal = Decimal(amount.strip())
+            elif isinstance(amount, float | Decimal):
+                decimal = Decimal(amount)
+            else:
+                raise TypeError(f"{type(amount).__name__} is not an amount")
         except (InvalidOperation, TypeError, ValueError):
             raise ValueError(f"{field}: {amount!r} is not a number of cents") from None
         if not decimal.is_finite() or decimal != decimal.to_integral_value():

@@ -153,6 +153,8 @@ class SentinelTopology:
                 )
             except redis.RedisError:
                 continue
+            if isinstance(address, bool):  # redis-py's annotation is its Sentinel client's: a Redis answers a pair
+                raise TypeError(f"SENTINEL GET-MASTER-ADDR-BY-NAME answered {address!r}, not (host, port) or None")
             if address:
                 return int(address[1])
         return None

@@ -283,12 +283,15 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         group.wait_http("ac-sandbox", urls["ac"] + "/__sandbox/state")
         group.wait_http("vtex-sandbox", urls["vtex"] + "/__sandbox/requests")
         ac = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
+        connection: dict[str, Any] | None
         try:
             connection = ac.connections.create(service="vtex", externalid=STORE, name="Demo Store",
                                                logo_url="https://www.demostore.com/logo.png",
                                                link_url="https://www.demostore.com")
         except DuplicateError:
             connection = ac.connections.find(service="vtex", externalid=STORE)
+        if connection is None:
+            raise RuntimeError("the ActiveCampaign sandbox reports a duplicate connection but it cannot be found")
         (work / "stores.toml").write_text(render_stores_toml({STORE: {
             "hook_secret": "env:DEMOSTORE_HOOK_SECRET", "store_url": "https://www.demostore.com", "currency": "BRL",
             "abandoned_cart_min_age_minutes": 60,

@@ -101,6 +101,7 @@ def connections_create(store_name: str, name: str | None, logo_url: str | None, 
     config = settings()
     store = get_store(config, store_name)
     ac = ac_client(store, config)
+    connection: dict[str, Any] | None
     try:
         connection = ac.connections.create(service="vtex", externalid=store.name, name=name or store.name,
                                            logo_url=logo_url or f"{store.store_url}/logo.png",

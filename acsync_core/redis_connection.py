@@ -82,7 +82,7 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
         db=int(path[1]) if len(path) == 2 else 0,
         username=unquote(username) or None,
         password=unquote(password) or None,
-        sentinel_password=(query.get("sentinel_password") or [None])[0],
+        sentinel_password=query["sentinel_password"][0] if query.get("sentinel_password") else None,
     )
 
 

@@ -78,9 +78,9 @@ def create_app(
             "console cookies are not Secure (ACSYNC_CONSOLE_INSECURE_COOKIES=1): plain http on this machine only"
         )
     if console_settings.proxy_hops:
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
             app.wsgi_app,
-            x_for=console_settings.proxy_hops,  # type: ignore[method-assign]
+            x_for=console_settings.proxy_hops,
             x_proto=console_settings.proxy_hops,
             x_host=console_settings.proxy_hops,
         )

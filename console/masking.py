@@ -34,7 +34,7 @@ def mask_email(text: str) -> str:
 
 def secrets_of(settings: Settings) -> list[str]:
     """Every secret in the stores file: hook secrets, ActiveCampaign tokens, VTEX app keys and tokens."""
-    values = set()
+    values: set[str] = set()
     for store in settings.stores.values():
         values.update((store.hook_secret, store.activecampaign.api_token, store.vtex.app_key, store.vtex.app_token))
     return sorted((v for v in values if v), key=len, reverse=True)

@@ -6,6 +6,7 @@ import logging
 
 import redis
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     # so the hook reads limit + 1 bytes and answers 413 when it got them (ingest.hooks.read_json_body).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.config["ACSYNC_MAX_BODY_BYTES"] = settings.max_body_bytes
+    if not isinstance(app.json, DefaultJSONProvider):  # sort_keys is DefaultJSONProvider's, Flask's default
+        raise TypeError(f"ingest expects Flask's DefaultJSONProvider, not {type(app.json).__name__}")
     app.json.sort_keys = False
     client = redis_client or redis_client_for(settings.redis_url)
     publisher = TaskPublisher(workers.app, client, durability=settings.durability)

@@ -10,6 +10,10 @@ import gc
 import os
 import shutil
 import tempfile
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gunicorn.workers.base import Worker  # what gunicorn passes its hooks (gunicorn has no type information)
 
 bind = os.environ.get("ACSYNC_INGEST_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("ACSYNC_INGEST_WORKERS", str(2 * (os.cpu_count() or 1))))
@@ -48,7 +52,7 @@ def on_starting(server: object) -> None:
     os.makedirs(directory, exist_ok=True)
 
 
-def post_fork(server: object, worker: object) -> None:
+def post_fork(server: object, worker: Worker) -> None:
     if hasattr(worker, "read_deadline"):  # ingest.worker.BufferingWorker
         worker.read_deadline = read_deadline
         worker.write_timeout = read_deadline
@@ -57,14 +61,14 @@ def post_fork(server: object, worker: object) -> None:
         worker.max_buffer_bytes = max_header_bytes + max_body_bytes + 1
 
 
-def post_worker_init(worker: object) -> None:
+def post_worker_init(worker: Worker) -> None:
     # The app's ~60k objects (Flask, Celery, marshmallow, ...) live as long as the worker. Frozen, the
     # rare full collection no longer walks them: it took ~60 ms per worker here, a pause every hook
     # queued behind it pays (docs/benchmarks.md).
     gc.freeze()
 
 
-def child_exit(server: object, worker: object) -> None:
+def child_exit(server: object, worker: Worker) -> None:
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+    multiprocess.mark_process_dead(worker.pid)

@@ -38,7 +38,15 @@ MAX_TEXT = 256
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-REQUIRED_MESSAGE = fields.Field.default_error_messages["required"]
+def _required_message() -> str:
+    """marshmallow's message for a missing required field (its error messages are typed str, list or dict)."""
+    message = fields.Field.default_error_messages["required"]
+    if not isinstance(message, str):
+        raise TypeError(f"marshmallow's 'required' error message is a {type(message).__name__}, not a str")
+    return message
+
+
+REQUIRED_MESSAGE = _required_message()
 EMPTY_CART = "The cart has no item."
 
 
@@ -330,7 +338,10 @@ class TriggerSchema(_Tolerant):
                 missing_reason, invalid_reason = self.REQUIRED[name]
                 reason = missing_reason if self.MISSING_MESSAGES.issuperset(refused[name]) else invalid_reason
                 raise Refused(reason, refused) from None
-            return exc.valid_data or {}, tuple(sorted(messages))
+            valid_data = exc.valid_data or {}
+            if not isinstance(valid_data, dict):  # a list only comes from a many=True load
+                raise TypeError(f"{type(self).__name__}.load_hook loads one body, got a list") from None
+            return valid_data, tuple(sorted(messages))
 
 
 class OriginField(BlankIsMissing):
@@ -340,7 +351,7 @@ class OriginField(BlankIsMissing):
     cost. Errors keep the nested shape, ``{"Origin": {"Account": [...]}}``.
     """
 
-    parts: dict[str, fields.Field] = {"Account": Text(max_length=64), "Key": Text(max_length=128)}
+    parts: dict[str, Text] = {"Account": Text(max_length=64), "Key": Text(max_length=128)}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict[str, str]:
         if not isinstance(value, dict):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import redis
 
+from ingest import metrics
 from workers.events import Event
 from workers.publish import TaskPublisher
 
@@ -115,7 +116,9 @@ class SpoolFlusher:
     def _run(self) -> None:
         while True:
             time.sleep(self.interval)
-            if not self.spool.size():
+            size = self.spool.size()
+            metrics.SPOOL_EVENTS.set(size)  # acsync_ingest_spool_events, 0 included
+            if not size:
                 continue
             try:
                 moved = self.spool.flush(self.publisher, dedupe_ttl_seconds=self.dedupe_ttl_seconds)

@@ -88,8 +88,15 @@ def test_alert_rules_unit_tests_pass():
     cases = [
         case for group in yaml.safe_load(ALERTS_TEST.read_text())["tests"] for case in group.get("alert_rule_test", [])
     ]
-    # the outbox and writer alerts must each be seen firing and staying quiet
-    for name in ("AcsyncOutboxBacklog", "AcsyncWriterStalled", "AcsyncWriterHeartbeatStale", "AcsyncNoWriters"):
+    # the outbox, writer, spool and 429 alerts must each be seen firing and staying quiet
+    for name in (
+        "AcsyncOutboxBacklog",
+        "AcsyncWriterStalled",
+        "AcsyncWriterHeartbeatStale",
+        "AcsyncNoWriters",
+        "AcsyncIngestSpoolNotDraining",
+        "AcsyncActiveCampaign429s",
+    ):
         outcomes = {bool(case["exp_alerts"]) for case in cases if case["alertname"] == name}
         assert outcomes == {True, False}, f"{name}: test it firing and not firing in alerts_test.yml"
 
@@ -216,6 +223,9 @@ def queue_collector_families(client: Any) -> list[Any]:
     client.hset(HEARTBEATS, account_key, orjson.dumps({"owner": "test", "at": time.time(), "stores": "mystore"}))
     families = list(QueueCollector(client).collect())
     assert families, "QueueCollector yielded nothing: it swallowed an error reading Redis"
+    # `account` is the API host in every metric (as in the writers' and the limiter's counters), never a hash
+    accounts = {sample.labels.get("account") for family in families for sample in family.samples} - {None}
+    assert accounts == {"monitoring-test.api-us1.com"}, accounts
     return families
 
 

@@ -61,6 +61,8 @@ def relative_cart(value: str) -> str:
     """``value`` without the scheme, host and ``/checkout/cart/`` of a full cart URL (or of its path)."""
     text = value.strip()
     match = CART_URL_PREFIX.match(text)  # always matches: both parts are optional
+    if match is None:
+        raise AssertionError(f"CART_URL_PREFIX did not match {text[:60]!r}: it should match any text")
     if match.group(1) and not match.group(2):
         raise CartParseError(f"a URL that is not a /checkout/cart/ URL: {text[:60]!r}")
     return text[match.end():]
@@ -101,9 +103,9 @@ def parse_rclastcart(value: str) -> ParsedCart:
             raise CartParseError(f"bad quantity {quantity_text[:20]!r} for sku {item['sku']}")
         parsed.append(CartItem(sku=item["sku"], quantity=int(quantity_text), seller=item.get("seller") or "1"))
     merged = merge_duplicates(parsed)
-    for item in merged:  # a sku repeated adds up: the bound holds for the cart written back too
-        if item.quantity > MAX_QUANTITY:
-            raise CartParseError(f"quantity {item.quantity} for sku {item.sku} is more than {MAX_QUANTITY}")
+    for cart_item in merged:  # a sku repeated adds up: the bound holds for the cart written back too
+        if cart_item.quantity > MAX_QUANTITY:
+            raise CartParseError(f"quantity {cart_item.quantity} for sku {cart_item.sku} is more than {MAX_QUANTITY}")
     return ParsedCart(items=tuple(merged), sales_channel=sales_channel)
 
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from types import ModuleType
 from typing import Any
 
 import redis
 from redis.exceptions import NoScriptError
 
+hiredis: ModuleType | None
 try:  # the C serializer redis-py uses when installed (redis[hiredis]); without its per-argument checks
     import hiredis
 except ImportError:  # pragma: no cover - hiredis is a dependency

@@ -95,7 +95,11 @@ class DeadLetterQueue:
         now = time.time()
         out = []
         for entry_id in self.client.zrevrange(INDEX, 0, -1):
-            entry = self.get(entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
+            if isinstance(entry_id, bytes):
+                entry_id = entry_id.decode()
+            if not isinstance(entry_id, str):  # ZREVRANGE without scores answers members only
+                raise TypeError(f"ZREVRANGE of {INDEX} answered a {type(entry_id).__name__}, not a member")
+            entry = self.get(entry_id)
             if entry and filters.matches(entry, now):
                 out.append(entry)
                 if limit is not None and len(out) >= limit:

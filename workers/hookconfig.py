@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 import workers
 from workers.config import StoreConfig
@@ -79,7 +80,7 @@ def record_health(
     if not results:
         return
     checked_at = time.time() if at is None else at
-    values = {}
+    values: dict[FieldT, EncodableT] = {}  # hset's Mapping is invariant in its key: dict[str, str] is refused
     for store, problems in results.items():
         value: dict[str, Any] = {"checked_at": checked_at, "ok": not problems, "problems": list(problems)}
         if store in repaired:

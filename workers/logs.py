@@ -83,7 +83,7 @@ def configure_logging(level: str = "INFO") -> None:
     # The JSON lines carry neither source file, thread nor pid: skip collecting them for every record
     # (the Logging HOWTO's "Optimization" switches); ingest logs every accepted hook. The process name
     # stays: Celery's own log formats print it.
-    logging._srcfile = None  # type: ignore[attr-defined]  # no sys._getframe() walk per record
+    logging._srcfile = None  # no sys._getframe() walk per record
     logging.logThreads = False
     logging.logProcesses = False
     handler = logging.StreamHandler(sys.__stderr__ or sys.stderr)  # not a proxy some framework installed

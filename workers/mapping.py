@@ -28,7 +28,7 @@ def unmask_soft_alias(email: str | None) -> str | None:
 
 def is_masked(email: str | None) -> bool:
     """Conversation Tracker aliases (hard ``…@ct.vtex.com.br`` and soft ``…-123.ct.vtex.com.br``)."""
-    return bool(email) and bool(MASKED_EMAIL.search(email.strip()))
+    return bool(email and MASKED_EMAIL.search(email.strip()))
 
 
 def clean_text(value: Any, limit: int = 255) -> str | None:

@@ -40,6 +40,15 @@ HEARTBEAT_EVERY = 10.0
 DEAD_AFTER = 45.0  # a node whose heartbeat is older than this is dead: its started events are pushed again
 
 
+def _text(value: object) -> str:
+    """A Redis string reply as text: bytes from a client without decode_responses (as here), or a str."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a Redis string reply, got a {type(value).__name__}")
+
+
 def record(pipe: redis.client.Pipeline, event_id: str, queue: str, message: bytes, expected_start: float) -> None:
     """Add the ledger writes for a pushed message to ``pipe`` (the caller executes it)."""
     pipe.hset(MESSAGES, event_id, queue.encode() + b"\n" + message)
@@ -68,7 +77,7 @@ def recover_dead_workers(client: redis.Redis, *, dead_after: float = DEAD_AFTER,
     back later: the pipeline is idempotent, so that costs one run with no effect.
     """
     now = time.time() if now is None else now
-    beats = {k.decode(): float(v) for k, v in client.hgetall(HEARTBEATS).items()}
+    beats = {_text(k): float(v) for k, v in client.hgetall(HEARTBEATS).items()}
     # a live worker runs the others (or an in-process run without a node)
     repushed = _push_again_started(client, now, lambda node, _: bool(node) and now - beats.get(node, 0.0) > dead_after)
     for node, beat in beats.items():
@@ -98,15 +107,15 @@ def _push_again_started(client: redis.Redis, now: float, orphaned: Callable[[str
     """Push again every started event for which ``orphaned(node, started_at)`` holds."""
     repushed = 0
     for raw_id, raw_value in client.hscan_iter(STARTED, count=500):
-        at, _, node = raw_value.decode().partition("|")
+        at, _, node = _text(raw_value).partition("|")
         if not orphaned(node, float(at or 0)):
             continue
-        event_id = raw_id.decode()
+        event_id = _text(raw_id)
         stored = client.hget(MESSAGES, event_id)
         if stored is None:
             client.hdel(STARTED, event_id)
             continue
-        queue, message = stored.decode().split("\n", 1)
+        queue, message = _text(stored).split("\n", 1)
         push_again(client, event_id, queue, message, now)
         repushed += 1
     return repushed
@@ -148,7 +157,7 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
     repushed = 0
     waiting_queues: set[str] = set()
     for raw_id in client.zrangebyscore(PENDING, "-inf", now - grace, start=0, num=batch):
-        event_id = raw_id.decode()
+        event_id = _text(raw_id)
         if client.hexists(STARTED, event_id):
             continue  # running, or held by a worker: recover_dead_workers covers it if that worker dies
         if client.zscore(SCHEDULE, event_id) is not None:
@@ -157,7 +166,7 @@ def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch:
         if stored is None:
             client.zrem(PENDING, event_id)
             continue
-        queue, message = stored.decode().split("\n", 1)
+        queue, message = _text(stored).split("\n", 1)
         if queue in waiting_queues:
             continue  # an older message of this queue is still waiting: so is this one
         # oldest first: a message still queued is near the oldest end of its list

@@ -304,7 +304,7 @@ def sku_details(ctx: StoreContext, sku_id: str) -> dict[str, Any]:
     try:
         sku = ctx.vtex.get_sku(sku_id)
     except VTEXNotFound:
-        details = {"name": f"SKU {sku_id}"}
+        details: dict[str, str | None] = {"name": f"SKU {sku_id}"}
     else:
         images = sku.get("Images") or []
         categories = list((sku.get("ProductCategories") or {}).values())

@@ -131,7 +131,11 @@ class TaskPublisher:
         task_id = task_id or event.event_id
         headers = self._headers_for(event.task_name, task_id,
                                     f"<{event.kind} event {event.event_id} store={event.store}>")
-        body = ((event.to_dict(),), {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None})
+        body: tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]] = (  # Celery's (args, kwargs, embed)
+            (event.to_dict(),),
+            {},
+            {"callbacks": None, "errbacks": None, "chain": None, "chord": None},
+        )
         return self._envelope(body, headers, {"correlation_id": task_id, "reply_to": ""}, queue or event.queue)
 
     def enqueue_once(self, event: Event, *, dedupe_ttl_seconds: int) -> EnqueueResult:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 import redis
 
+from workers import metrics
 from workers.stats import MINUTE_TTL, TOTALS, account_host, minute_key
 
 log = logging.getLogger("acsync.ratelimit")
@@ -101,6 +102,9 @@ class RedisRateLimiter:
         host = account_host(account_key)
         self.requests_field = f"ac_requests@{host}"
         self.throttled_field = f"ac_429@{host}"
+        # acsync_ac_requests_total's children for the account, made once: every class is served from the
+        # start (0 until it happens), so a rate or a 429 share has a series to read
+        self._answers = {status: metrics.AC_REQUESTS.labels(host, status) for status in metrics.AC_STATUS_CLASSES}
         self._client = client
         self._sleep = sleep
         self._on_wait = on_wait
@@ -125,8 +129,11 @@ class RedisRateLimiter:
 
         Every answer is also counted for the account (``ac_requests@<host>``, 429s in ``ac_429@<host>``,
         workers.stats), in the same single round trip as the slowdown; a Redis failure of the count alone
-        is logged and does not fail the request whose answer it counts.
+        is logged and does not fail the request whose answer it counts. The Prometheus counter
+        acsync_ac_requests_total (account = API host, status = 2xx, 3xx, 4xx, 429, 5xx, or ``error`` for
+        no HTTP status) is counted in the process first, whatever Redis does.
         """
+        self._answers[metrics.ac_status_class(status)].inc()
         fields = [self.requests_field]
         multiplier, seconds = 0.0, 0.0
         if status == 429:
@@ -136,7 +143,7 @@ class RedisRateLimiter:
             remaining = headers.get("RateLimit-Remaining") if headers else None
             if status is not None and 200 <= status < 300 and remaining is not None and remaining.strip() == "0":
                 multiplier, seconds = 1.25, SLOWDOWN_AFTER_LOW_REMAINING_SECONDS
-        args = [multiplier, MAX_SLOWDOWN, int(seconds * 1000), MINUTE_TTL, *fields]
+        args: list[float | int | str] = [multiplier, MAX_SLOWDOWN, int(seconds * 1000), MINUTE_TTL, *fields]
         try:
             self._observe(keys=[self.slowdown_key, TOTALS, minute_key(time.time())], args=args)
         except redis.RedisError as exc:

@@ -142,11 +142,11 @@ class Trail:
         names = sorted(_text(s) for s in stores)
         if names:
             pipe = self.client.pipeline(transaction=False)
-            for store in names:
-                pipe.zrange(f"{ORDER_PREFIX}{store}:{needle}", 0, -1, withscores=True)
-            for store, rows in zip(names, pipe.execute(), strict=True):
+            for name in names:
+                pipe.zrange(f"{ORDER_PREFIX}{name}:{needle}", 0, -1, withscores=True)
+            for name, rows in zip(names, pipe.execute(), strict=True):
                 for member, score in rows:
-                    found.setdefault(_text(member), (float(score), store))
+                    found.setdefault(_text(member), (float(score), name))
         if not found:
             return []
         ids = list(found)

@@ -184,7 +184,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             found = re.fullmatch(r"orders\[(\w+)\]", name)
             if found:
                 field_name = found.group(1)
-                items.sort(key=lambda r, f=field_name: sort_key(r.get(f)), reverse=direction.upper() == "DESC")
+                items.sort(key=lambda r: sort_key(r.get(field_name)), reverse=direction.upper() == "DESC")
         try:
             limit = min(MAX_LIMIT, max(1, int(request.args.get("limit", 20))))
             offset = max(0, int(request.args.get("offset", 0)))

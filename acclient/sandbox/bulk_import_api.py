@@ -138,7 +138,7 @@ def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
             )
         if len(raw) > MAX_BYTES:
             return refused("Payload too large.", [f"The request body must be at most {MAX_BYTES} bytes."])
-        if not isinstance(contacts, list) or not contacts:
+        if not isinstance(payload, dict) or not isinstance(contacts, list) or not contacts:
             return refused(NOT_VALID, ["The body must be a JSON object with a non-empty 'contacts' list."])
         if len(contacts) > MAX_CONTACTS:
             return refused(NOT_VALID, [f"At most {MAX_CONTACTS} contacts may be imported per request."])

@@ -121,7 +121,7 @@ def decimal_to_output(value: Any) -> str:
     return str(value)
 
 
-def json_from_literal(node: ValueNode, variables: Mapping[str, Any] | None = None) -> Any:
+def json_from_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
     return value_from_ast_untyped(node, variables)
 
 
@@ -133,8 +133,10 @@ def _install_scalar(
     scalar: GraphQLScalarType, *, output: Callable[[Any], Any], value: Callable[[Any], Any], literal: Callable[..., Any]
 ) -> None:
     """Give an SDL-declared scalar its coercion, for graphql-core 3.2 (serialize/parse_*) and 3.3 (coerce_*)."""
-    scalar.serialize = output  # type: ignore[method-assign]
-    scalar.parse_value = value  # type: ignore[method-assign]
+    # graphql-core declares these as static methods, though its own GraphQLScalarSerializer and
+    # GraphQLScalarValueParser, which it assigns them from, are the positional Callable[[Any], Any]
+    scalar.serialize = output  # type: ignore[method-assign, assignment]
+    scalar.parse_value = value  # type: ignore[method-assign, assignment]
     scalar.parse_literal = literal  # type: ignore[method-assign]
     if hasattr(scalar, "coerce_input_literal"):
         scalar.coerce_output_value = output

@@ -31,7 +31,7 @@ class SandboxState:
         """The account of the current API request (set by the app's auth guard)."""
         return self.store.account(g.account)
 
-    def schedule(self, delay: float, action: Callable[[], None]) -> None:
+    def schedule(self, delay: float, action: Callable[[], object]) -> None:
         """Run ``action`` (under the store lock) at the first request at least ``delay`` seconds from now."""
         with self.store.lock:
             self.store.pending.schedule(self.clock() + max(0.0, delay), action)

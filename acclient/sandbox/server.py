@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 
 class BackgroundServer:
@@ -13,7 +13,10 @@ class BackgroundServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True)
+        if not isinstance(server, ThreadedWSGIServer):  # make_server is annotated with the base class
+            raise TypeError(f"make_server(threaded=True) returned a {type(server).__name__}")
+        self._server = server
         self._server.daemon_threads = True
         self.host = host
         self.port = self._server.server_port

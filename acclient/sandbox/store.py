@@ -107,10 +107,10 @@ class DueQueue:
     after its due time."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, Callable[[], object]]] = []
         self._sequence = itertools.count()
 
-    def schedule(self, due: float, action: Callable[[], None]) -> None:
+    def schedule(self, due: float, action: Callable[[], object]) -> None:
         heapq.heappush(self._heap, (due, next(self._sequence), action))
 
     def run_due(self, now: float) -> int:

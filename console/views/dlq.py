@@ -139,7 +139,9 @@ def _targets(ctx: ConsoleContext) -> tuple[list[str], dict[str, Any]]:
 def _back(entry_id: str | None) -> Response:
     if entry_id:
         return redirect(url_for("dlq.entry", entry_id=entry_id))
-    return redirect(url_for("dlq.index", **DLQQuery.from_args(request.form).args(with_as_of=False)))
+    # url_for's own keywords (_external: bool, ...) make mypy refuse **dict[str, str]; no filter starts with "_"
+    filters: dict[str, Any] = DLQQuery.from_args(request.form).args(with_as_of=False)
+    return redirect(url_for("dlq.index", **filters))
 
 
 @bp.route("/dlq/replay", methods=["POST"])

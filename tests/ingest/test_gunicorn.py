@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +16,16 @@ import requests
 from acsync import commands
 from acsync.localredis import free_port
 from acsync.processes import ProcessGroup
+from ingest.spool import Spool
 from tests.factories import SECRETS, order_hook, store_table
 from tests.ingest.conftest import queued
 from workers.config import render_stores_toml
+from workers.events import Event
 
 
-@pytest.fixture
-def gunicorn_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
+    """gunicorn ingest (two workers, the spool at tmp_path/spool.db) on a free port: its base URL."""
     (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(tmp_path / "stores.toml"),
@@ -34,6 +39,12 @@ def gunicorn_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         group.stop_all()
+
+
+@pytest.fixture
+def gunicorn_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
+    with running_ingest(redis_url, tmp_path) as url:
+        yield url
 
 
 def test_hook_over_real_http_is_enqueued_once(gunicorn_ingest, redis_url):
@@ -50,6 +61,23 @@ def test_hook_over_real_http_is_enqueued_once(gunicorn_ingest, redis_url):
     assert requests.get(gunicorn_ingest + "/readyz", timeout=5).json()["status"] == "ready"
     metrics = requests.get(gunicorn_ingest + "/metrics", timeout=5).text  # summed over both workers
     assert 'acsync_ingest_events_accepted_total{kind="order",store="mystore"} 1.0' in metrics
+    # the spool's size, the largest reading of the live workers (multiprocess mode "livemax"): nothing spooled
+    assert "\nacsync_ingest_spool_events 0.0\n" in metrics
+
+
+def test_metrics_show_what_waits_in_the_spool_while_redis_is_unreachable(tmp_path):
+    spool = Spool(tmp_path / "spool.db")
+    for n in range(3):  # left by a Redis outage before this ingest started
+        spool.append(Event(kind="order", store="mystore", payload=order_hook(order_id=f"s{n}-01"), dedupe_key=f"s{n}"))
+    with running_ingest(f"redis://127.0.0.1:{free_port()}/0", tmp_path) as url:  # nothing listens there
+        # a scrape starts its worker's flusher, whose next loop reads the spool and sets the gauge
+        deadline = time.monotonic() + 20
+        metrics = ""
+        while "\nacsync_ingest_spool_events 3.0\n" not in metrics and time.monotonic() < deadline:
+            metrics = requests.get(url + "/metrics", timeout=5).text
+            time.sleep(0.2)
+        assert "\nacsync_ingest_spool_events 3.0\n" in metrics, metrics
+    assert spool.size() == 3  # nowhere to flush them
 
 
 def test_chunked_oversized_body_is_413_over_real_http(gunicorn_ingest):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ingest.spool import Spool
 from tests.factories import SECRETS, cart_trigger, make_settings, order_hook
 from tests.ingest.conftest import queued
 from workers.config import Settings
+from workers.events import Event
 
 
 def with_spool(settings: Settings, path: Path) -> Settings:
@@ -88,3 +90,44 @@ def test_flusher_moves_spooled_events_when_redis_comes_back(tmp_path):
         assert Spool(tmp_path / "spool.db").size() == 0
     finally:
         server.stop()
+
+
+def test_the_flusher_reports_the_spool_size_until_a_flush_empties_it(redis_url, redis_client, tmp_path, monkeypatch):
+    from ingest import metrics
+
+    settings = with_spool(make_settings(redis_url), tmp_path / "spool.db")
+    app = create_app(settings)
+    spool, flusher = app.extensions["acsync"]["spool"], app.extensions["acsync"]["flusher"]
+    for n in range(3):
+        spool.append(Event(kind="order", store="mystore", payload=order_hook(order_id=f"g{n}-01"), dedupe_key=f"g{n}"))
+    # acsync_ingest_spool_events is one gauge per process, and flushers that earlier tests started go on
+    # setting it (to 0: their spools are empty): this flusher's readings are told apart by its thread
+    readings: list[tuple[int, float]] = []
+    gauge = metrics.SPOOL_EVENTS
+
+    class Recording:
+        def set(self, value: float) -> None:
+            readings.append((threading.get_ident(), value))
+            gauge.set(value)
+
+    monkeypatch.setattr(metrics, "SPOOL_EVENTS", Recording())
+    flusher.interval = 0.05
+    others = set(threading.enumerate())
+    flusher.ensure_running()
+    [thread] = [t for t in threading.enumerate() if t not in others and t.name == "acsync-spool-flusher"]
+
+    def ours() -> list[float]:
+        return [value for ident, value in readings if ident == thread.ident]
+
+    deadline = time.monotonic() + 15
+    while 0 not in ours() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen = ours()
+    # the size before the flush (read each loop, the same read that decides to flush), then 0 after it
+    assert seen[0] == 3 and 0 in seen and set(seen[: seen.index(0)]) == {3}
+    assert len(queued(redis_client, "order")) == 3 and spool.size() == 0
+    while len(ours()) < len(seen) + 2 and time.monotonic() < deadline:  # an empty spool still reports 0
+        time.sleep(0.05)
+    assert set(ours()[seen.index(0) :]) == {0}
+    body = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "# TYPE acsync_ingest_spool_events gauge" in body

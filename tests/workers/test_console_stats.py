@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import requests
+from prometheus_client import REGISTRY
 
+from acclient import NO_RETRIES, ActiveCampaign, NotFoundError, RateLimitError, ServerError
 from tests.factories import SECRETS, order_hook
 from tests.workers.conftest import make_order, writer_for
 from workers import stats as stats_module
 from workers.events import Event
 from workers.hookconfig import HEALTH, check_hooks, hook_health, vtex_for
+from workers.metrics import AC_STATUS_CLASSES
 from workers.ratelimit import RedisRateLimiter
 from workers.stats import MINUTE_PREFIX, Stats, account_host
 from workers.tasks import run_event
@@ -53,12 +57,26 @@ def our_counts(client: redis.Redis, host: str) -> tuple[int, int, int, int]:
     )
 
 
+def prometheus_answers(host: str) -> dict[str, float]:
+    """acsync_ac_requests_total of one account by status class, from this process's registry (counters
+    live as long as the process: tests compare them before and after, never absolute)."""
+    return {
+        status: REGISTRY.get_sample_value("acsync_ac_requests_total", {"account": host, "status": status}) or 0.0
+        for status in AC_STATUS_CLASSES
+    }
+
+
+def grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {key: after[key] - before[key] for key in after}
+
+
 def test_ac_requests_and_429s_per_account_equal_the_sandboxs_request_log(runtime, sandboxes):
     store = runtime.settings.stores["mystore"]
     host = account_host(store.ac_account_key)
     assert host == store.ac_account_key.split("://", 1)[1]  # 127.0.0.1:<port>: the API host, no token
     before_sandbox = sandbox_counts(sandboxes)
     before_ours = our_counts(runtime.redis, host)
+    before_prometheus = prometheus_answers(host)
     writer = writer_for(runtime)  # reads the connection's customers: one request
     for n in range(3):
         sandboxes.seed_order(make_order(f"v9{n}-01", email=f"b{n}@example.com", last_change=T0 + timedelta(minutes=5)))
@@ -73,6 +91,47 @@ def test_ac_requests_and_429s_per_account_equal_the_sandboxs_request_log(runtime
     after_ours = our_counts(runtime.redis, host)
     deltas = tuple(a - b for a, b in zip(after_ours, before_ours, strict=True))
     assert deltas == (requests_made, throttled, requests_made, throttled)
+    # the Prometheus counter saw the same answers, under the account's host
+    counted = grown(before_prometheus, prometheus_answers(host))
+    assert sum(counted.values()) == requests_made and counted["429"] == throttled
+    assert counted["2xx"] == requests_made - throttled
+
+
+def test_prometheus_counts_each_ac_answer_by_account_host_and_status_class(ac_sandbox, ac_token, redis_url):
+    account_key = ac_sandbox.url.rstrip("/").lower()  # as StoreConfig.ac_account_key makes it
+    host = account_host(account_key)
+    limiter = RedisRateLimiter(redis.Redis.from_url(redis_url), account_key, 20.0)
+    ac = ActiveCampaign(api_url=ac_sandbox.url, api_token=ac_token, rate_limiter=limiter, retry_policy=NO_RETRIES)
+
+    def faults(**values: float) -> None:
+        requests.post(ac_sandbox.url + "/__sandbox/faults", json=values, timeout=5).raise_for_status()
+
+    before = prometheus_answers(host)
+    ac.requestor.request("GET", "/connections")  # 200
+    counted = grown(before, prometheus_answers(host))
+    assert counted == {"2xx": 1, "3xx": 0, "4xx": 0, "429": 0, "5xx": 0, "error": 0}
+    with pytest.raises(NotFoundError):
+        ac.requestor.request("GET", "/connections/999999")
+    faults(force_429_count=1)
+    with pytest.raises(RateLimitError):
+        ac.requestor.request("GET", "/connections")
+    faults(error_rate=1.0)
+    with pytest.raises(ServerError):
+        ac.requestor.request("GET", "/connections")
+    counted = grown(before, prometheus_answers(host))
+    assert counted == {"2xx": 1, "3xx": 0, "4xx": 1, "429": 1, "5xx": 1, "error": 0}
+    # a failure without an HTTP status is "error" (acclient's requestor reports those to its observer,
+    # not to the limiter: observe gets one only from a caller that has no answer to give)
+    limiter.observe(None, {})
+    assert grown(before, prometheus_answers(host))["error"] == 1
+    # the account is named by its host in every sample of the family, never by a token or a URL
+    accounts = {
+        sample.labels["account"]
+        for family in REGISTRY.collect()
+        if family.name == "acsync_ac_requests"
+        for sample in family.samples
+    }
+    assert host in accounts and not [a for a in accounts if ac_token in a or "://" in a]
 
 
 def test_observe_counts_and_slows_down_in_one_round_trip(redis_url, monkeypatch):

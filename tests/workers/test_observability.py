@@ -105,3 +105,91 @@ def test_every_ingest_log_line_about_an_event_carries_its_id(redis_url):
     assert accepted["event_id"] == response.json["event_id"] and accepted["store"] == "mystore"
     last = lines[-1]
     assert last["event_id"] == "e-1" and "ana@example.com" not in last["msg"] and "abc" not in last["msg"]
+
+
+# --- Prometheus: every account label is the ActiveCampaign account's API host ----------------------------
+
+
+def outbox_event(event_id: str) -> dict:
+    return {
+        "event_id": event_id,
+        "kind": "order",
+        "store": "mystore",
+        "received_at": 1000.0,
+        "payload": {},
+        "dedupe_key": event_id,
+    }
+
+
+def test_the_queue_collector_names_outboxes_and_heartbeats_by_the_account_host(redis_url):
+    import time
+
+    import orjson
+    import redis
+
+    from workers.metrics import QueueCollector
+    from workers.outbox import Outbox, account_hash
+    from workers.writers.account import HEARTBEATS
+
+    client = redis.Redis.from_url(redis_url)
+    acme, other = "https://acme.api-us1.com", "https://other.api-us1.com"
+    old_spelling = "https://acme.api-us1.com/api/3"  # the same account: its writes add up under one host
+    Outbox(client, acme).put("order", "v1-01", {"status": "a"}, outbox_event("e1"))
+    Outbox(client, acme).put("cart", "c1", {"cart": 1}, outbox_event("e2"))
+    Outbox(client, old_spelling).put("order", "v2-01", {"status": "a"}, outbox_event("e3"))
+    Outbox(client, other).put("order", "v3-01", {"status": "a"}, outbox_event("e4"))
+    client.hset(HEARTBEATS, acme, orjson.dumps({"owner": "w1", "at": time.time(), "stores": "mystore"}))
+    client.hset(HEARTBEATS, old_spelling, orjson.dumps({"owner": "gone", "at": 1000.0, "stores": "mystore"}))
+
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in QueueCollector(client).collect()
+        for sample in family.samples
+    }
+    depth = {
+        (dict(labels)["account"], dict(labels)["lane"]): value
+        for (name, labels), value in samples.items()
+        if name == "acsync_outbox_depth"
+    }
+    assert {account for account, _ in depth} == {"acme.api-us1.com", "other.api-us1.com"}
+    assert depth["acme.api-us1.com", "order"] == 2 and depth["acme.api-us1.com", "cart"] == 1
+    assert depth["other.api-us1.com", "order"] == 1 and depth["other.api-us1.com", "contact"] == 0
+    beats = {
+        dict(labels)["account"]: value
+        for (name, labels), value in samples.items()
+        if name == "acsync_writer_heartbeat_age_seconds"
+    }
+    # one sample per host: the live writer's heartbeat, not the one an old spelling left in Redis
+    assert set(beats) == {"acme.api-us1.com"} and beats["acme.api-us1.com"] < 3600
+    labels = {value for _, labelset in samples for _, value in labelset}
+    assert not labels & {account_hash(acme), account_hash(other), account_hash(old_spelling), acme, other}
+
+
+def test_writer_writes_are_counted_under_the_account_host(runtime, sandboxes):
+    from datetime import UTC, datetime
+
+    from tests.factories import order_hook
+    from tests.workers.conftest import make_order, writer_for
+    from workers.stats import account_host
+    from workers.tasks import run_event
+
+    class Task:  # what run_event reads of a Celery task
+        class request:
+            retries = 0
+            id = "test-task"
+
+    host = account_host(runtime.settings.stores["mystore"].ac_account_key)
+
+    def landed(account: str) -> float:  # the process-wide counter: compared before and after
+        labels = {"account": account, "lane": "order", "result": "landed"}
+        return REGISTRY.get_sample_value("acsync_writer_writes_total", labels) or 0.0
+
+    writer = writer_for(runtime)
+    changed = datetime(2026, 11, 27, 13, 5, tzinfo=UTC)
+    sandboxes.seed_order(make_order("v61-01", last_change=changed))
+    hook = order_hook(order_id="v61-01", last_change=changed.isoformat())
+    event = Event(kind="order", store="mystore", payload=hook, dedupe_key="v61-01")
+    before, before_by_store = landed(host), landed("mystore")
+    assert run_event(Task(), event.to_dict()) == "queued"
+    writer.drain()
+    assert landed(host) == before + 1 and landed("mystore") == before_by_store  # the host, not the store names

@@ -193,6 +193,10 @@ def parse_time(value: str) -> datetime:
 class VTEXState:
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything but the lock, which the caller holds."""
         self.orders: dict[str, dict[str, Any]] = {}
         self.customers: list[dict[str, Any]] = []
         self.conversations: dict[str, list[dict[str, Any]]] = {}
@@ -291,7 +295,7 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
     @app.post("/api/checkout/pub/orderForms/simulation")
     def simulation() -> tuple[Response, int] | Response:
         body = request.get_json(silent=True) or {}
-        items = []
+        items: list[dict[str, Any]] = []
         for index, item in enumerate(body.get("items") or []):
             sku_id = str(item.get("id", ""))
             with state.lock:
@@ -373,7 +377,7 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
     @app.post("/__sandbox/reset")
     def reset() -> Response:
         with state.lock:
-            state.__init__()
+            state.reset()
         return jsonify({"status": "reset"})
 
     return app

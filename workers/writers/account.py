@@ -39,7 +39,7 @@ from workers.logs import log_context
 from workers.outbox import Claimed, Outbox
 from workers.ratelimit import Throttled
 from workers.retries import RetrySettings, decide, is_retryable
-from workers.stats import Stats
+from workers.stats import Stats, account_host
 from workers.trail import SKIP_REASONS, Trail
 from workers.writers.carts import CartWriter
 from workers.writers.contacts import ContactWriter, ImportBudget
@@ -225,10 +225,10 @@ class AccountWriter:
             if done.overflow:
                 self.stats.incr(f"coalesced_uncounted:{claimed.lane}", amount=done.overflow, pipe=pipe)
             pipe.execute()
-            metrics.WRITES.labels(self.label, claimed.lane, "landed").inc()
+            metrics.WRITES.labels(account_host(self.account_key), claimed.lane, "landed").inc()
         elif isinstance(result, Deferred):
             self.outbox.retry(claimed, result.delay, count=False)
-            metrics.WRITES.labels(self.label, claimed.lane, "deferred").inc()
+            metrics.WRITES.labels(account_host(self.account_key), claimed.lane, "deferred").inc()
         elif isinstance(result, Rejected):
             self._dead(claimed, result.reason, result.error)
         elif isinstance(result, Failed):
@@ -243,7 +243,7 @@ class AccountWriter:
                 self.dlq.record_attempt(latest["event_id"], attempt, error, decision.action == "retry")
             if decision.action == "retry":
                 self.outbox.retry(claimed, decision.delay)
-                metrics.WRITES.labels(self.label, claimed.lane, "retried").inc()
+                metrics.WRITES.labels(account_host(self.account_key), claimed.lane, "retried").inc()
                 pipe = self.client.pipeline(transaction=False)
                 self.stats.incr(f"retries:{claimed.lane}", pipe=pipe)
                 if latest:
@@ -287,7 +287,7 @@ class AccountWriter:
             self.stats.incr(f"dead:{event.kind}")
             with log_context(event_id=event.event_id, store=event.store, kind=event.kind):
                 log.warning("event sent to the dead-letter queue: %s (%s)", reason, error)
-        metrics.WRITES.labels(self.label, claimed.lane, "dead").inc()
+        metrics.WRITES.labels(account_host(self.account_key), claimed.lane, "dead").inc()
 
     # ------------------------------------------------------------------ running
     def drain(self, *, timeout: float = 60.0, include_future: bool = False) -> dict[str, dict[str, str]]:
