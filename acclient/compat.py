@@ -27,8 +27,9 @@ class ACClient:
     guarantee ``{account}.api-us1.com`` for every account.
     """
 
-    def __init__(self, account: str | None = None, api_token: str | None = None, *, api_url: str | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, account: str | None = None, api_token: str | None = None, *, api_url: str | None = None, **options: Any
+    ) -> None:
         if not api_token:
             raise ValueError("api_token is required")
         self.account = account
@@ -53,8 +54,9 @@ def keyed(key: str) -> Callable[[Any], dict[str, Any]]:
     return lambda item: {key: item}
 
 
-def list_args(limit: int, offset: int, ordering: Mapping[str, str] | None,
-              filters: Mapping[str, Any] | None) -> dict[str, Any]:
+def list_args(
+    limit: int, offset: int, ordering: Mapping[str, str] | None, filters: Mapping[str, Any] | None
+) -> dict[str, Any]:
     return {"limit": limit, "offset": offset, "ordering": ordering, "filters": filters}
 
 
@@ -66,23 +68,40 @@ class ACContact:
         self.client = client
         self._contacts = client.api.contacts
 
-    def create_or_update(self, *, email: str, first_name: str | None = None, last_name: str | None = None,
-                         phone: str | None = None, org_id: int | None = None, deleted: bool | None = None) -> Result:
+    def create_or_update(
+        self,
+        *,
+        email: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        phone: str | None = None,
+        org_id: int | None = None,
+        deleted: bool | None = None,
+    ) -> Result:
         # org_id and deleted are deprecated by AC; they are accepted for compatibility and not sent.
-        return call(lambda: self._contacts.sync(email, first_name=first_name, last_name=last_name, phone=phone),
-                    keyed("contact"))
+        return call(
+            lambda: self._contacts.sync(email, first_name=first_name, last_name=last_name, phone=phone),
+            keyed("contact"),
+        )
 
     def retrieve(self, id: int) -> Result:  # noqa: A002 - the reference's parameter name
         return call(lambda: self._contacts.retrieve(id), keyed("contact"))
 
     def update_list_status(self, *, list: int, contact: int, status: str) -> Result:  # noqa: A002
-        return call(lambda: self._contacts.update_list_status(list_id=list, contact_id=contact, status=status),
-                    keyed("contactList"))
+        return call(
+            lambda: self._contacts.update_list_status(list_id=list, contact_id=contact, status=status),
+            keyed("contactList"),
+        )
 
-    def list(self, *, limit: int = DEFAULT_LIMIT, offset: int = 0, ordering: Mapping[str, str] | None = None,
-             filters: Mapping[str, Any] | None = None) -> Result:
-        return call(lambda: self._contacts.list(**list_args(limit, offset, ordering, filters)),
-                    page_body("contacts"))
+    def list(
+        self,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+        ordering: Mapping[str, str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Result:
+        return call(lambda: self._contacts.list(**list_args(limit, offset, ordering, filters)), page_body("contacts"))
 
 
 __all__ = ["ACClient", "ACContact"]

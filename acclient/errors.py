@@ -127,8 +127,9 @@ class BulkImportRateLimited(RateLimitError):
     DEFAULT_RETRY_AFTER = 60.0
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, retry_after=self.DEFAULT_RETRY_AFTER if retry_after is None else retry_after,
-                         **kwargs)
+        super().__init__(
+            message, retry_after=self.DEFAULT_RETRY_AFTER if retry_after is None else retry_after, **kwargs
+        )
 
 
 class GraphQLError(APIError):

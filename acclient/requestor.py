@@ -101,8 +101,9 @@ class Requestor:
         if 200 <= response.status < 300:
             if not isinstance(parsed, dict):
                 if response.body.strip():
-                    raise APIError("response is not a JSON object", status=response.status, body=parsed,
-                                   method=method, path=path)
+                    raise APIError(
+                        "response is not a JSON object", status=response.status, body=parsed, method=method, path=path
+                    )
                 return {}  # AC answers some DELETEs with an empty body
             return parsed
         log.debug("activecampaign %s %s -> %s", method, path, response.status)

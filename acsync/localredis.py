@@ -53,8 +53,22 @@ class PrivateRedis:
 
     def start(self, timeout: float = 10.0) -> PrivateRedis:
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
-                "--dir", str(self.workdir), "--daemonize", "no", "--loglevel", "warning"]
+        args = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            *persistence,
+            "--dir",
+            str(self.workdir),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ]
         if self.replica_of is not None:
             args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
@@ -84,8 +98,9 @@ def start_private_redis(port: int | None = None, *, persistent: bool = False) ->
     binary, origin = redis_server_binary()
     workdir = Path(tempfile.mkdtemp(prefix="acsync-redis-"))
     os.chmod(workdir, 0o700)
-    return PrivateRedis(port=port or free_port(), binary=binary, origin=origin, workdir=workdir,
-                        persistent=persistent).start()
+    return PrivateRedis(
+        port=port or free_port(), binary=binary, origin=origin, workdir=workdir, persistent=persistent
+    ).start()
 
 
 def sentinel_binary() -> tuple[list[str], str]:
@@ -198,8 +213,9 @@ def start_sentinel_topology(*, down_after_ms: int = 1000, master_name: str = "ac
     workdir = Path(tempfile.mkdtemp(prefix="acsync-sentinel-"))
     os.chmod(workdir, 0o700)
     primary = PrivateRedis(port=free_port(), binary=binary, origin=origin, workdir=workdir / "primary")
-    replica = PrivateRedis(port=free_port(), binary=binary, origin=origin, workdir=workdir / "replica",
-                           replica_of=primary.port)
+    replica = PrivateRedis(
+        port=free_port(), binary=binary, origin=origin, workdir=workdir / "replica", replica_of=primary.port
+    )
     for server in (primary, replica):
         server.workdir.mkdir()
     primary.start()

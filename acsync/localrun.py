@@ -86,8 +86,12 @@ class Demo:
 
     def post(self, kind: str, body: dict[str, Any]) -> int:
         path = {"order": "orders", "cart": "carts", "customer": "customers"}[kind]
-        response = requests.post(f"{self.ingest_url}/hooks/vtex/{STORE}/{path}", json=body, timeout=10,
-                                 headers={"X-Hook-Secret": self.secret})
+        response = requests.post(
+            f"{self.ingest_url}/hooks/vtex/{STORE}/{path}",
+            json=body,
+            timeout=10,
+            headers={"X-Hook-Secret": self.secret},
+        )
         try:
             answer = response.json()
         except ValueError:
@@ -99,9 +103,17 @@ class Demo:
         requests.post(self.vtex_url + "/__sandbox/orders", json=order, timeout=5).raise_for_status()
 
     def hook(self, order: dict[str, Any]) -> int:
-        return self.post("order", {"Domain": "Marketplace", "OrderId": order["orderId"], "State": order["status"],
-                                   "LastChange": order["lastChange"], "CurrentChange": order["lastChange"],
-                                   "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY}})
+        return self.post(
+            "order",
+            {
+                "Domain": "Marketplace",
+                "OrderId": order["orderId"],
+                "State": order["status"],
+                "LastChange": order["lastChange"],
+                "CurrentChange": order["lastChange"],
+                "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY},
+            },
+        )
 
     def email(self, name: str) -> str:
         return f"{name}.{self.run_id}@example.com"
@@ -121,56 +133,101 @@ class Demo:
     def run(self) -> None:
         t0 = datetime.now(UTC) - timedelta(hours=3)
         self.say("posting a customer registration, a cart, and their duplicates")
-        customer = {"email": self.email("fabio"), "firstName": "Fabio", "lastName": "Costa", "phone": "+5511988887777",
-                    "isNewsletterOptIn": "true", "userId": f"u-fabio-{self.run_id}",
-                    "updatedIn": t0.isoformat()}
+        customer = {
+            "email": self.email("fabio"),
+            "firstName": "Fabio",
+            "lastName": "Costa",
+            "phone": "+5511988887777",
+            "isNewsletterOptIn": "true",
+            "userId": f"u-fabio-{self.run_id}",
+            "updatedIn": t0.isoformat(),
+        }
         self.post("customer", customer)
         self.post("customer", customer)  # duplicate
-        cart = {"email": self.email("eva"), "rclastcart": "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
-                "rclastcartvalue": "129.90", "rclastsessiondate": (t0 + timedelta(minutes=30)).isoformat(),
-                "firstName": "Eva", "lastName": "Lima", "accountName": STORE}
+        cart = {
+            "email": self.email("eva"),
+            "rclastcart": "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
+            "rclastcartvalue": "129.90",
+            "rclastsessiondate": (t0 + timedelta(minutes=30)).isoformat(),
+            "firstName": "Eva",
+            "lastName": "Lima",
+            "accountName": STORE,
+        }
         self.post("cart", cart)
         self.post("cart", cart)  # the trigger fires again for the same cart
         self.wait_for("the abandoned cart", lambda orders: any(o.get("state") == "2" for o in orders))
 
         self.say("posting orders: new and returning customers, state changes, a late old state, a cancel")
-        ana1 = make_order(self.order_id(1), email=self.email("ana"), created=t0, account=STORE,
-                          items=[("20", 1, 4990), ("31", 2, 1990)], shipping=1500,
-                          last_change=t0 + timedelta(minutes=5))
+        ana1 = make_order(
+            self.order_id(1),
+            email=self.email("ana"),
+            created=t0,
+            account=STORE,
+            items=[("20", 1, 4990), ("31", 2, 1990)],
+            shipping=1500,
+            last_change=t0 + timedelta(minutes=5),
+        )
         self.seed(ana1)
         self.hook(ana1)
         self.hook(ana1)  # VTEX delivers at least once
-        invoiced = {**ana1, "status": "invoiced",
-                    "lastChange": (t0 + timedelta(hours=1)).isoformat().replace("+00:00", ".1234567+00:00")}
+        invoiced = {
+            **ana1,
+            "status": "invoiced",
+            "lastChange": (t0 + timedelta(hours=1)).isoformat().replace("+00:00", ".1234567+00:00"),
+        }
         self.seed(invoiced)
         self.hook(invoiced)
         self.hook(ana1)  # the old payment-approved again, out of order: must not downgrade
-        ana2 = make_order(self.order_id(2), email=self.email("ana"), created=t0 + timedelta(minutes=40),
-                          account=STORE)
+        ana2 = make_order(self.order_id(2), email=self.email("ana"), created=t0 + timedelta(minutes=40), account=STORE)
         self.seed(ana2)
         self.hook(ana2)  # a returning customer
-        bruno = make_order(self.order_id(3), email=self.email("bruno"), first_name="Bruno", created=t0,
-                           account=STORE, last_change=t0 + timedelta(minutes=2))
+        bruno = make_order(
+            self.order_id(3),
+            email=self.email("bruno"),
+            first_name="Bruno",
+            created=t0,
+            account=STORE,
+            last_change=t0 + timedelta(minutes=2),
+        )
         self.seed(bruno)
         self.hook(bruno)
         self.wait_for("Bruno's order", lambda orders: any(o.get("externalid") == bruno["orderId"] for o in orders))
-        canceled = {**bruno, "status": "canceled",
-                    "lastChange": (t0 + timedelta(minutes=50)).isoformat().replace("+00:00", ".1234567+00:00")}
+        canceled = {
+            **bruno,
+            "status": "canceled",
+            "lastChange": (t0 + timedelta(minutes=50)).isoformat().replace("+00:00", ".1234567+00:00"),
+        }
         self.seed(canceled)
         self.hook(canceled)
         alias = f"{secrets.token_hex(16)}@ct.vtex.com.br"
-        dora = make_order(self.order_id(4), email=alias, first_name="Dora", user_profile_id=f"u-dora-{self.run_id}",
-                          created=t0, account=STORE)
-        requests.post(self.vtex_url + "/__sandbox/customers", timeout=5,
-                      json={"userId": f"u-dora-{self.run_id}", "email": self.email("dora")}).raise_for_status()
+        dora = make_order(
+            self.order_id(4),
+            email=alias,
+            first_name="Dora",
+            user_profile_id=f"u-dora-{self.run_id}",
+            created=t0,
+            account=STORE,
+        )
+        requests.post(
+            self.vtex_url + "/__sandbox/customers",
+            timeout=5,
+            json={"userId": f"u-dora-{self.run_id}", "email": self.email("dora")},
+        ).raise_for_status()
         self.seed(dora)
         self.hook(dora)  # masked e-mail, resolved through Master Data
-        pending = make_order(self.order_id(5), email=self.email("carla"), status="payment-pending", created=t0,
-                             account=STORE)
+        pending = make_order(
+            self.order_id(5), email=self.email("carla"), status="payment-pending", created=t0, account=STORE
+        )
         self.seed(pending)
         self.hook(pending)  # not paid yet: ignored
-        eva = make_order(self.order_id(6), email=self.email("eva"), first_name="Eva",
-                         created=t0 + timedelta(hours=2), account=STORE, items=[("20", 2, 4990), ("31", 1, 1500)])
+        eva = make_order(
+            self.order_id(6),
+            email=self.email("eva"),
+            first_name="Eva",
+            created=t0 + timedelta(hours=2),
+            account=STORE,
+            items=[("20", 2, 4990), ("31", 1, 1500)],
+        )
         self.seed(eva)
         self.hook(eva)  # Eva comes back and buys: her abandoned cart is recovered
         self.post("order", {"OrderId": "", "State": "x"})  # rejected: 400
@@ -192,8 +249,10 @@ def wait_drained(client: redis.Redis, timeout: float, say: Any) -> bool:
         else:
             quiet_since = None
             depth = {q: client.llen(q) for q in QUEUE_FOR_KIND.values()}
-            say(f"waiting for the workers: queued {sum(depth.values())}, in flight {client.hlen('unacked')}, "
-                f"ActiveCampaign writes waiting {waiting_writes(client)}")
+            say(
+                f"waiting for the workers: queued {sum(depth.values())}, in flight {client.hlen('unacked')}, "
+                f"ActiveCampaign writes waiting {waiting_writes(client)}"
+            )
         time.sleep(1.0)
     return False
 
@@ -238,8 +297,13 @@ def report(ac_url: str, client: redis.Redis, posted: Posted, stats_before: dict[
 @click.command("run")
 @click.option("--once", is_flag=True, help="Run the demo, print the report, stop everything and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--workdir", default=".acsync", show_default=True, type=click.Path(file_okay=False),
-              help="Where the demo stores file and process logs go.")
+@click.option(
+    "--workdir",
+    default=".acsync",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the demo stores file and process logs go.",
+)
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the queues to drain.")
 def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
     """Run the whole pipeline locally with sandboxes and a demo (Ctrl-C stops everything)."""
@@ -266,12 +330,20 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
     ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics", "console")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     secret = secrets.token_urlsafe(24)
-    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(work / "stores.toml"),
-           "DEMOSTORE_HOOK_SECRET": secret, "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-           "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO"),
-           "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}", "ACSYNC_INGEST_WORKERS": "2",
-           "ACSYNC_WORKER_METRICS_PORT": str(ports["worker_metrics"]), "FLOWER_PORT": str(ports["flower"]),
-           "FLOWER_ADDRESS": "127.0.0.1", "ACSYNC_PUBLIC_URL": f"http://127.0.0.1:{ports['ingest']}"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ACSYNC_STORES": str(work / "stores.toml"),
+        "DEMOSTORE_HOOK_SECRET": secret,
+        "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
+        "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO"),
+        "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}",
+        "ACSYNC_INGEST_WORKERS": "2",
+        "ACSYNC_WORKER_METRICS_PORT": str(ports["worker_metrics"]),
+        "FLOWER_PORT": str(ports["flower"]),
+        "FLOWER_ADDRESS": "127.0.0.1",
+        "ACSYNC_PUBLIC_URL": f"http://127.0.0.1:{ports['ingest']}",
+    }
     shutil.rmtree(work / "metrics", ignore_errors=True)
     (work / "metrics").mkdir()
     group = ProcessGroup(log_dir=work / "logs", env=env)
@@ -285,20 +357,37 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         ac = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
         connection: dict[str, Any] | None
         try:
-            connection = ac.connections.create(service="vtex", externalid=STORE, name="Demo Store",
-                                               logo_url="https://www.demostore.com/logo.png",
-                                               link_url="https://www.demostore.com")
+            connection = ac.connections.create(
+                service="vtex",
+                externalid=STORE,
+                name="Demo Store",
+                logo_url="https://www.demostore.com/logo.png",
+                link_url="https://www.demostore.com",
+            )
         except DuplicateError:
             connection = ac.connections.find(service="vtex", externalid=STORE)
         if connection is None:
             raise RuntimeError("the ActiveCampaign sandbox reports a duplicate connection but it cannot be found")
-        (work / "stores.toml").write_text(render_stores_toml({STORE: {
-            "hook_secret": "env:DEMOSTORE_HOOK_SECRET", "store_url": "https://www.demostore.com", "currency": "BRL",
-            "abandoned_cart_min_age_minutes": 60,
-            "activecampaign": {"api_url": urls["ac"], "api_token": DEFAULT_TOKEN,
-                               "connection_id": int(connection["id"]), "requests_per_second": 5, "list_id": 1},
-            "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
-        }}))
+        (work / "stores.toml").write_text(
+            render_stores_toml(
+                {
+                    STORE: {
+                        "hook_secret": "env:DEMOSTORE_HOOK_SECRET",
+                        "store_url": "https://www.demostore.com",
+                        "currency": "BRL",
+                        "abandoned_cart_min_age_minutes": 60,
+                        "activecampaign": {
+                            "api_url": urls["ac"],
+                            "api_token": DEFAULT_TOKEN,
+                            "connection_id": int(connection["id"]),
+                            "requests_per_second": 5,
+                            "list_id": 1,
+                        },
+                        "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
+                    }
+                }
+            )
+        )
         say(f"demo stores file: {work / 'stores.toml'} (connection id {connection['id']})")
 
         say("starting ingest (gunicorn), a Celery worker, the ActiveCampaign writer and beat")
@@ -320,11 +409,16 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
             ports.pop("flower")
         # the console, with a secret key and an operator password made for this run, printed only below
         console_password = secrets.token_urlsafe(15)
-        group.start("console", commands.CONSOLE, env={
-            "ACSYNC_CONSOLE_BIND": f"127.0.0.1:{ports['console']}",
-            "ACSYNC_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
-            "ACSYNC_CONSOLE_USERS": f"admin:operator:{generate_password_hash(console_password)}",
-            "ACSYNC_CONSOLE_INSECURE_COOKIES": "1"})  # plain http on this machine only
+        group.start(
+            "console",
+            commands.CONSOLE,
+            env={
+                "ACSYNC_CONSOLE_BIND": f"127.0.0.1:{ports['console']}",
+                "ACSYNC_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
+                "ACSYNC_CONSOLE_USERS": f"admin:operator:{generate_password_hash(console_password)}",
+                "ACSYNC_CONSOLE_INSECURE_COOKIES": "1",
+            },
+        )  # plain http on this machine only
         group.wait_http("console", urls["console"] + "/healthz")
 
         client = redis_connection.connect(redis_url)
@@ -384,11 +478,14 @@ def _interrupt(signum: int, frame: Any) -> None:
 def print_report(result: dict[str, Any]) -> None:
     hooks, ac = result["hooks"], result["activecampaign"]
     click.echo("\n=== acsync local run ===")
-    click.echo(f"hooks:          {hooks['accepted']} accepted, {hooks['duplicates']} duplicates, "
-               f"{hooks['rejected']} rejected")
-    click.echo(f"ActiveCampaign: {ac['contacts']} contacts, {ac['ecom_customers']} e-commerce customers, "
-               f"{ac['orders']} orders ({ac['recovered_carts']} from recovered carts), "
-               f"{ac['abandoned_carts']} abandoned carts, {ac['list_memberships']} list subscriptions")
+    click.echo(
+        f"hooks:          {hooks['accepted']} accepted, {hooks['duplicates']} duplicates, {hooks['rejected']} rejected"
+    )
+    click.echo(
+        f"ActiveCampaign: {ac['contacts']} contacts, {ac['ecom_customers']} e-commerce customers, "
+        f"{ac['orders']} orders ({ac['recovered_carts']} from recovered carts), "
+        f"{ac['abandoned_carts']} abandoned carts, {ac['list_memberships']} list subscriptions"
+    )
     click.echo("outcomes:       " + ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items())))
     click.echo(f"retries:        {result['retries']}   dead letters: {result['dead_letters']}")
     click.echo(f"AC calls:       {result['ac_calls']} ({result['ac_429s']} answered 429)")

@@ -44,7 +44,8 @@ def settings() -> Settings:
 
 def store_option(func: Any) -> Any:
     return click.option("--store", "store_name", required=True, help="The store (VTEX account) in the stores file.")(
-        func)
+        func
+    )
 
 
 def get_store(config: Settings, name: str) -> StoreConfig:
@@ -81,8 +82,9 @@ def ac_client(store: StoreConfig, config: Settings) -> ActiveCampaign:
         limiter = RedisRateLimiter(client, store.ac_account_key, store.activecampaign.requests_per_second)
     except redis.RedisError:
         pass
-    return ActiveCampaign(api_url=store.activecampaign.api_url, api_token=store.activecampaign.api_token,
-                          rate_limiter=limiter)
+    return ActiveCampaign(
+        api_url=store.activecampaign.api_url, api_token=store.activecampaign.api_token, rate_limiter=limiter
+    )
 
 
 # ------------------------------------------------------------------------------ connections
@@ -103,9 +105,13 @@ def connections_create(store_name: str, name: str | None, logo_url: str | None, 
     ac = ac_client(store, config)
     connection: dict[str, Any] | None
     try:
-        connection = ac.connections.create(service="vtex", externalid=store.name, name=name or store.name,
-                                           logo_url=logo_url or f"{store.store_url}/logo.png",
-                                           link_url=store.store_url)
+        connection = ac.connections.create(
+            service="vtex",
+            externalid=store.name,
+            name=name or store.name,
+            logo_url=logo_url or f"{store.store_url}/logo.png",
+            link_url=store.store_url,
+        )
         created = True
     except DuplicateError:
         connection = ac.connections.find(service="vtex", externalid=store.name)
@@ -117,9 +123,12 @@ def connections_create(store_name: str, name: str | None, logo_url: str | None, 
         fail("ActiveCampaign reports a duplicate connection but it cannot be found")
         return
     verb = "created" if created else "already exists"
-    emit({"id": connection["id"], "created": created, "connection": connection}, as_json,
-         f"connection {verb}: id {connection['id']}\nset [stores.{store.name}.activecampaign] "
-         f"connection_id = {connection['id']}")
+    emit(
+        {"id": connection["id"], "created": created, "connection": connection},
+        as_json,
+        f"connection {verb}: id {connection['id']}\nset [stores.{store.name}.activecampaign] "
+        f"connection_id = {connection['id']}",
+    )
 
 
 @connections.command("list")
@@ -146,8 +155,12 @@ def hooks() -> None:
 
 @hooks.command("configure")
 @store_option
-@click.option("--url", required=True, envvar="ACSYNC_PUBLIC_URL", help="Public base URL of ingest "
-              "(env ACSYNC_PUBLIC_URL), e.g. https://acsync.example.com")
+@click.option(
+    "--url",
+    required=True,
+    envvar="ACSYNC_PUBLIC_URL",
+    help="Public base URL of ingest (env ACSYNC_PUBLIC_URL), e.g. https://acsync.example.com",
+)
 @click.option("--json", "as_json", is_flag=True)
 def hooks_configure(store_name: str, url: str, as_json: bool) -> None:
     """Point the store's VTEX order hook at ingest, with the status filter and the secret header."""
@@ -158,8 +171,11 @@ def hooks_configure(store_name: str, url: str, as_json: bool) -> None:
     except VTEXError as exc:
         fail(f"VTEX refused the hook configuration: {exc}")
     shown = {**wanted, "hook": {**wanted["hook"], "headers": {HOOK_SECRET_HEADER: "***"}}}
-    emit({"configured": True, "config": shown}, as_json,
-         f"order hook configured: {wanted['hook']['url']} for {', '.join(wanted['filter']['status'])}")
+    emit(
+        {"configured": True, "config": shown},
+        as_json,
+        f"order hook configured: {wanted['hook']['url']} for {', '.join(wanted['filter']['status'])}",
+    )
 
 
 @hooks.command("status")
@@ -175,8 +191,11 @@ def hooks_status(store_name: str, url: str, as_json: bool) -> None:
         fail(f"VTEX: {exc}")
         return
     problems = hook_problems(current, wanted_hook(store, url))
-    emit({"ok": not problems, "problems": problems}, as_json,
-         "order hook OK" if not problems else "order hook NOT OK:\n  " + "\n  ".join(problems))
+    emit(
+        {"ok": not problems, "problems": problems},
+        as_json,
+        "order hook OK" if not problems else "order hook NOT OK:\n  " + "\n  ".join(problems),
+    )
     if problems:
         sys.exit(1)
 
@@ -211,14 +230,21 @@ def dlq() -> None:
 @dlq_filters
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
-def dlq_list(store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, limit: int,
-             as_json: bool) -> None:
+def dlq_list(
+    store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, limit: int, as_json: bool
+) -> None:
     """List dead entries, newest first."""
     entries = DeadLetterQueue(redis_client(settings())).list(make_filter(store, kind, older_than, newer_than), limit)
-    lines = [f"{e['entry_id']}  {datetime.fromtimestamp(e['dead_at'], UTC):%Y-%m-%d %H:%M:%S}  {e['store']:<12} "
-             f"{e['kind']:<8} {len(e['attempts']):>2} attempts  {e['reason']}" for e in entries]
-    emit([{k: v for k, v in e.items() if k != "event"} for e in entries], as_json,
-         "\n".join(lines) if lines else "the dead-letter queue is empty")
+    lines = [
+        f"{e['entry_id']}  {datetime.fromtimestamp(e['dead_at'], UTC):%Y-%m-%d %H:%M:%S}  {e['store']:<12} "
+        f"{e['kind']:<8} {len(e['attempts']):>2} attempts  {e['reason']}"
+        for e in entries
+    ]
+    emit(
+        [{k: v for k, v in e.items() if k != "event"} for e in entries],
+        as_json,
+        "\n".join(lines) if lines else "the dead-letter queue is empty",
+    )
 
 
 @dlq.command("show")
@@ -230,11 +256,18 @@ def dlq_show(entry_id: str, as_json: bool) -> None:
     if entry is None:
         fail(f"no entry {entry_id}")
         return
-    attempts = "\n".join(f"  #{a['attempt'] + 1} {datetime.fromtimestamp(a['at'], UTC):%H:%M:%S} "
-                         f"{'retryable' if a['retryable'] else 'permanent'}: {a['error']}" for a in entry["attempts"])
-    emit(entry, as_json, f"{entry['entry_id']} ({entry['status']}) {entry['store']} {entry['kind']}\n"
-                         f"reason: {entry['reason']}\nerror:  {entry['error']}\nattempts:\n{attempts}\n"
-                         f"payload: {json.dumps(entry['event']['payload'])}")
+    attempts = "\n".join(
+        f"  #{a['attempt'] + 1} {datetime.fromtimestamp(a['at'], UTC):%H:%M:%S} "
+        f"{'retryable' if a['retryable'] else 'permanent'}: {a['error']}"
+        for a in entry["attempts"]
+    )
+    emit(
+        entry,
+        as_json,
+        f"{entry['entry_id']} ({entry['status']}) {entry['store']} {entry['kind']}\n"
+        f"reason: {entry['reason']}\nerror:  {entry['error']}\nattempts:\n{attempts}\n"
+        f"payload: {json.dumps(entry['event']['payload'])}",
+    )
 
 
 @dlq.command("replay")
@@ -242,8 +275,15 @@ def dlq_show(entry_id: str, as_json: bool) -> None:
 @click.option("--all", "replay_all", is_flag=True, help="Replay every entry matching the filters.")
 @dlq_filters
 @click.option("--json", "as_json", is_flag=True)
-def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool, store: str | None, kind: str | None,
-               older_than: str | None, newer_than: str | None, as_json: bool) -> None:
+def dlq_replay(
+    entry_ids: tuple[str, ...],
+    replay_all: bool,
+    store: str | None,
+    kind: str | None,
+    older_than: str | None,
+    newer_than: str | None,
+    as_json: bool,
+) -> None:
     """Re-enqueue entries (fresh attempt count, history kept).
 
     An entry is marked replayed in the same Redis transaction that pushes its new message: if Redis
@@ -284,8 +324,9 @@ def dlq_replay(entry_ids: tuple[str, ...], replay_all: bool, store: str | None, 
 @dlq_filters
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True)
-def dlq_purge(store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, yes: bool,
-              as_json: bool) -> None:
+def dlq_purge(
+    store: str | None, kind: str | None, older_than: str | None, newer_than: str | None, yes: bool, as_json: bool
+) -> None:
     """Delete entries matching the filters."""
     queue = DeadLetterQueue(redis_client(settings()))
     filters = make_filter(store, kind, older_than, newer_than)
@@ -297,8 +338,11 @@ def dlq_purge(store: str | None, kind: str | None, older_than: str | None, newer
 
 # ------------------------------------------------------------------------------ stats
 def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[str, Any]:
-    booked = {key.decode()[len(LIMITER_PREFIX):]: round(booked_ahead(client, key.decode()), 3)
-              for key in client.scan_iter(LIMITER_PREFIX + "*") if not key.decode().endswith(SLOWDOWN_SUFFIX)}
+    booked = {
+        key.decode()[len(LIMITER_PREFIX) :]: round(booked_ahead(client, key.decode()), 3)
+        for key in client.scan_iter(LIMITER_PREFIX + "*")
+        if not key.decode().endswith(SLOWDOWN_SUFFIX)
+    }
     stats = Stats(client)
     beats = describe_heartbeats(client)
     writers = {}
@@ -306,7 +350,8 @@ def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[s
         box = Outbox(client, account)
         beat = beats.get(account)
         writers["+".join(sorted(s.name for s in stores))] = {
-            "outbox": box.depth(), "in_flight": box.in_flight(),
+            "outbox": box.depth(),
+            "in_flight": box.in_flight(),
             "heartbeat_age_seconds": round(time.time() - float(beat["at"]), 1) if beat else None,
             "slowdown": float(client.get(LIMITER_PREFIX + account + SLOWDOWN_SUFFIX) or 1.0),
         }
@@ -343,20 +388,42 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
             click.echo(f"in flight:    {data['in_flight']}   dead letters: {data['dead_letters']}")
             for name, writer in data["writers"].items():
                 age = writer["heartbeat_age_seconds"]
-                click.echo(f"writer {name}: waiting " + ", ".join(f"{k} {v}" for k, v in writer["outbox"].items())
-                           + f", in flight {writer['in_flight']}, "
-                           + ("no writer seen" if age is None else f"last step {age}s ago")
-                           + (f", slowed x{writer['slowdown']:g} (429s)" if writer["slowdown"] > 1 else ""))
-            click.echo("rate limiter: " + (", ".join(f"{k} booked {v}s ahead" for k, v in
-                                                     data["rate_limiter_booked_seconds"].items()) or "idle"))
-            click.echo(f"last {minutes} min: " + (", ".join(f"{k} {v}" for k, v in sorted(recent.items())
-                                                           if k.startswith(("events:", "retries:", "dead:",
-                                                                            "ac_calls:",
-                                                                            "outcome:order:marketplace"))
-                                                           ) or "nothing"))
-            click.echo("latency:      " + (", ".join(f"{kind} p50 {v['p50']:.2f}s p99 {v['p99']:.2f}s"
-                                                     for kind, v in data["latency_seconds"].items() if v)
-                                           or "no samples"))
+                click.echo(
+                    f"writer {name}: waiting "
+                    + ", ".join(f"{k} {v}" for k, v in writer["outbox"].items())
+                    + f", in flight {writer['in_flight']}, "
+                    + ("no writer seen" if age is None else f"last step {age}s ago")
+                    + (f", slowed x{writer['slowdown']:g} (429s)" if writer["slowdown"] > 1 else "")
+                )
+            click.echo(
+                "rate limiter: "
+                + (
+                    ", ".join(f"{k} booked {v}s ahead" for k, v in data["rate_limiter_booked_seconds"].items())
+                    or "idle"
+                )
+            )
+            click.echo(
+                f"last {minutes} min: "
+                + (
+                    ", ".join(
+                        f"{k} {v}"
+                        for k, v in sorted(recent.items())
+                        if k.startswith(("events:", "retries:", "dead:", "ac_calls:", "outcome:order:marketplace"))
+                    )
+                    or "nothing"
+                )
+            )
+            click.echo(
+                "latency:      "
+                + (
+                    ", ".join(
+                        f"{kind} p50 {v['p50']:.2f}s p99 {v['p99']:.2f}s"
+                        for kind, v in data["latency_seconds"].items()
+                        if v
+                    )
+                    or "no samples"
+                )
+            )
         if not watch:
             return
         time.sleep(interval)
@@ -365,16 +432,24 @@ def stats_command(watch: bool, interval: float, minutes: int, as_json: bool) -> 
 # ------------------------------------------------------------------------------ backfill
 @click.command("backfill")
 @store_option
-@click.option("--since", required=True, type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="First creation date to import (UTC).")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="Last creation date to import (UTC, inclusive). Default: five minutes ago (VTEX lists an "
-                   "order about four minutes after it is placed); runs without it share one progress.")
+@click.option(
+    "--since",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="First creation date to import (UTC).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Last creation date to import (UTC, inclusive). Default: five minutes ago (VTEX lists an "
+    "order about four minutes after it is placed); runs without it share one progress.",
+)
 @click.option("--per-page", default=100, show_default=True, type=click.IntRange(1, 100))
 @click.option("--restart", is_flag=True, help="Ignore saved progress and start again at --since.")
 @click.option("--json", "as_json", is_flag=True)
-def backfill(store_name: str, since: datetime, until: datetime | None, per_page: int, restart: bool,
-             as_json: bool) -> None:
+def backfill(
+    store_name: str, since: datetime, until: datetime | None, per_page: int, restart: bool, as_json: bool
+) -> None:
     """Import historical orders as HISTORICAL, so that they fire no automations.
 
     The command only queues one event per order, on its own queue (acsync.backfill) so that live
@@ -389,17 +464,23 @@ def backfill(store_name: str, since: datetime, until: datetime | None, per_page:
     store = get_store(config, store_name)
     client = redis_client(config)
     try:
-        job = Backfill(vtex_for(store), TaskPublisher(workers.app, client), client, store=store.name,
-                       since=since.replace(tzinfo=UTC), until=until.replace(tzinfo=UTC) if until else None,
-                       per_page=per_page)
+        job = Backfill(
+            vtex_for(store),
+            TaskPublisher(workers.app, client),
+            client,
+            store=store.name,
+            since=since.replace(tzinfo=UTC),
+            until=until.replace(tzinfo=UTC) if until else None,
+            per_page=per_page,
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if restart:
         job.reset()
     try:
         total = job.estimate()
-        with click.progressbar(length=total, label=f"backfill {store.name}", file=sys.stderr,
-                               show_pos=True) as bar:
+        with click.progressbar(length=total, label=f"backfill {store.name}", file=sys.stderr, show_pos=True) as bar:
+
             def show(progress: BackfillProgress) -> None:
                 bar.length = max(bar.length or 0, progress.total, progress.queued)
                 bar.update(progress.queued - bar.pos)
@@ -412,13 +493,26 @@ def backfill(store_name: str, since: datetime, until: datetime | None, per_page:
         fail(f"Redis: {exc.__class__.__name__} (run again to resume)")
         return
     truncated = [window.as_dict() for window in result.truncated]
-    emit({"queued": result.queued, "queue": BACKFILL_QUEUE, "windows": result.windows, "pages": result.pages,
-          "total": result.total, "queued_total": result.queued_total, "truncated": truncated}, as_json,
-         f"queued {result.queued} orders on {BACKFILL_QUEUE} ({result.windows} windows, {result.pages} pages)")
+    emit(
+        {
+            "queued": result.queued,
+            "queue": BACKFILL_QUEUE,
+            "windows": result.windows,
+            "pages": result.pages,
+            "total": result.total,
+            "queued_total": result.queued_total,
+            "truncated": truncated,
+        },
+        as_json,
+        f"queued {result.queued} orders on {BACKFILL_QUEUE} ({result.windows} windows, {result.pages} pages)",
+    )
     if truncated:
         for window in truncated:
-            click.echo(f"warning: {window['total']} orders were created from {window['from']} to {window['to']}, "
-                       f"more than VTEX lists for one query: only {window['queued']} were queued", err=True)
+            click.echo(
+                f"warning: {window['total']} orders were created from {window['from']} to {window['to']}, "
+                f"more than VTEX lists for one query: only {window['queued']} were queued",
+                err=True,
+            )
         sys.exit(1)
 
 
@@ -451,10 +545,14 @@ def spool_flush(as_json: bool) -> None:
     local = open_spool(config)
     before = local.size()
     try:
-        moved = local.flush(TaskPublisher(workers.app, redis_client(config)),
-                            dedupe_ttl_seconds=config.dedupe_window_seconds)
+        moved = local.flush(
+            TaskPublisher(workers.app, redis_client(config)), dedupe_ttl_seconds=config.dedupe_window_seconds
+        )
     except redis.RedisError as exc:
         fail(f"Redis: {exc.__class__.__name__} (the spool is intact)")
         return
-    emit({"enqueued": moved, "duplicates": before - moved - local.size(), "left": local.size()}, as_json,
-         f"enqueued {moved} spooled events ({before - moved - local.size()} were duplicates)")
+    emit(
+        {"enqueued": moved, "duplicates": before - moved - local.size(), "left": local.size()},
+        as_json,
+        f"enqueued {moved} spooled events ({before - moved - local.size()} were duplicates)",
+    )

@@ -31,8 +31,13 @@ class ProcessGroup:
             raise RuntimeError(f"{args[0]} not found (is the project installed?)")
         args = [program, *args[1:]]
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
-        process = subprocess.Popen(args, env={**self.env, **(env or {})}, stdout=log,  # noqa: S603
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(  # noqa: S603 - our own commands (acsync/commands.py)
+            args,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes[name] = process
         return process
 

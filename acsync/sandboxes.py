@@ -22,17 +22,39 @@ def sandbox() -> None:
 @click.option("--rps", default=5.0, show_default=True, type=float, help="Requests/second per account (0: none).")
 @click.option("--error-rate", default=0.0, show_default=True, type=float, help="Share of injected 500s.")
 @click.option("--latency-ms", default=0.0, show_default=True, type=float, help="Latency added to each request.")
-@click.option("--graphql-copy-delay", default=2.0, show_default=True, type=float,
-              help="Seconds until a GraphQL order shows in v3 /ecomOrders.")
-@click.option("--bulk-import-delay", default=1.0, show_default=True, type=float,
-              help="Seconds until a queued bulk contact import is processed.")
-def sandbox_ac(host: str, port: int, tokens: tuple[str, ...], rps: float, error_rate: float,
-               latency_ms: float, graphql_copy_delay: float, bulk_import_delay: float) -> None:
+@click.option(
+    "--graphql-copy-delay",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="Seconds until a GraphQL order shows in v3 /ecomOrders.",
+)
+@click.option(
+    "--bulk-import-delay",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Seconds until a queued bulk contact import is processed.",
+)
+def sandbox_ac(
+    host: str,
+    port: int,
+    tokens: tuple[str, ...],
+    rps: float,
+    error_rate: float,
+    latency_ms: float,
+    graphql_copy_delay: float,
+    bulk_import_delay: float,
+) -> None:
     """A local ActiveCampaign (v3, Ecommerce GraphQL, bulk import) with per-account rate limiting and faults."""
     accounts = {token: "sandbox" for token in (tokens or (DEFAULT_TOKEN,))}
-    config = SandboxConfig(accounts=accounts, requests_per_second=rps or None,
-                           faults=Faults(error_rate=error_rate, latency_ms=latency_ms),
-                           graphql_copy_delay=graphql_copy_delay, bulk_import_delay=bulk_import_delay)
+    config = SandboxConfig(
+        accounts=accounts,
+        requests_per_second=rps or None,
+        faults=Faults(error_rate=error_rate, latency_ms=latency_ms),
+        graphql_copy_delay=graphql_copy_delay,
+        bulk_import_delay=bulk_import_delay,
+    )
     click.echo(f"ActiveCampaign sandbox on http://{host}:{port} (state: /__sandbox/state)")
     run_simple(host, port, create_app(config), threaded=True)
 

@@ -47,8 +47,18 @@ app_token = "t"
 
 
 def start_gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:ingest.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-           "--chdir", str(ROOT), app]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:ingest.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(ROOT),
+        app,
+    ]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -74,15 +84,32 @@ def _children(pid: int) -> list[int]:
 def cpu_snapshot(gunicorn: subprocess.Popen[bytes], redis_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the gunicorn workers, the Redis server, and waited-for children (wrk)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"gunicorn": sum(_cpu_seconds(pid) for pid in [gunicorn.pid, *_children(gunicorn.pid)]),
-            "redis": _cpu_seconds(redis_pid), "wrk": usage.ru_utime + usage.ru_stime}
+    return {
+        "gunicorn": sum(_cpu_seconds(pid) for pid in [gunicorn.pid, *_children(gunicorn.pid)]),
+        "redis": _cpu_seconds(redis_pid),
+        "wrk": usage.ru_utime + usage.ru_stime,
+    }
 
 
 def run_wrk(port: int, seconds: int, connections: int, threads: int) -> dict[str, float]:
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s",
-           str(ROOT / "bench" / "hooks.lua"), f"http://127.0.0.1:{port}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         env={**os.environ, "BENCH_SECRET": SECRET, "BENCH_RUN": uuid.uuid4().hex[:8]}).stdout
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(ROOT / "bench" / "hooks.lua"),
+        f"http://127.0.0.1:{port}",
+    ]
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "BENCH_SECRET": SECRET, "BENCH_RUN": uuid.uuid4().hex[:8]},
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     result = json.loads(line.removeprefix("BENCH_JSON "))
     result["rps"] = result["requests"] / result["seconds"]
@@ -106,10 +133,18 @@ def main() -> None:
     server = start_private_redis()
     workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-"))
     (workdir / "stores.toml").write_text(STORES)
-    env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-           "ACSYNC_LOG_LEVEL": args.log_level, "PYTHONPATH": str(ROOT)}
-    for key, value in (("ACSYNC_INGEST_WORKER_CLASS", args.worker_class), ("ACSYNC_INGEST_WORKERS", args.workers),
-                       ("ACSYNC_INGEST_THREADS", args.threads_per_worker)):
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "ACSYNC_STORES": str(workdir / "stores.toml"),
+        "ACSYNC_LOG_LEVEL": args.log_level,
+        "PYTHONPATH": str(ROOT),
+    }
+    for key, value in (
+        ("ACSYNC_INGEST_WORKER_CLASS", args.worker_class),
+        ("ACSYNC_INGEST_WORKERS", args.workers),
+        ("ACSYNC_INGEST_THREADS", args.threads_per_worker),
+    ):
         if value:
             env[key] = value
     apps = {"bare": "bench.bare_app:app", "ingest": "ingest:create_app()"}
@@ -131,8 +166,9 @@ def main() -> None:
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
-        queued = sum(redis.Redis.from_url(server.url).llen(q) for q in ("acsync.orders", "acsync.carts",
-                                                                       "acsync.customers"))
+        queued = sum(
+            redis.Redis.from_url(server.url).llen(q) for q in ("acsync.orders", "acsync.carts", "acsync.customers")
+        )
     finally:
         server.stop()
 
@@ -143,17 +179,23 @@ def main() -> None:
     from ingest import gunicorn_conf  # the configuration's default worker class, when not overridden
 
     worker_class = env.get("ACSYNC_INGEST_WORKER_CLASS", gunicorn_conf.worker_class)
-    settings = (f"gunicorn {worker_class} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
-                f" threads={env.get('ACSYNC_INGEST_THREADS', '1')}, wrk -t{args.threads} -c{args.connections} "
-                f"-d{args.seconds}s, {args.rounds} alternating rounds, log level {args.log_level}")
+    settings = (
+        f"gunicorn {worker_class} x{env.get('ACSYNC_INGEST_WORKERS', 'default')}"
+        f" threads={env.get('ACSYNC_INGEST_THREADS', '1')}, wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.seconds}s, {args.rounds} alternating rounds, log level {args.log_level}"
+    )
     print(f"# {settings}")
     for name in apps:
         for r in results[name]:
-            print(f"{name:7s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-                  f"errors {r['errors']}  statuses {r['statuses']}")
+            print(
+                f"{name:7s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                f"errors {r['errors']}  statuses {r['statuses']}"
+            )
             cpu = r["cpu_us"]
-            print(f"        CPU per request: gunicorn {cpu['gunicorn']:5.0f} us  redis {cpu['redis']:4.0f} us  "
-                  f"wrk {cpu['wrk']:4.0f} us  total {sum(cpu.values()):5.0f} us")
+            print(
+                f"        CPU per request: gunicorn {cpu['gunicorn']:5.0f} us  redis {cpu['redis']:4.0f} us  "
+                f"wrk {cpu['wrk']:4.0f} us  total {sum(cpu.values()):5.0f} us"
+            )
     ratio = best("ingest", "rps") / best("bare", "rps")
     p99_ratio = best("ingest", "p99_ms") / best("bare", "p99_ms")
     print(f"throughput ratio ingest/bare (best of rounds): {ratio:.2f}   p99 ratio: {p99_ratio:.2f}")
@@ -161,9 +203,11 @@ def main() -> None:
     pairs = list(zip(results["bare"], results["ingest"], strict=True))
     rps_pairs = sorted(i["rps"] / b["rps"] for b, i in pairs)
     p99_pairs = sorted(i["p99_ms"] / b["p99_ms"] for b, i in pairs)
-    print(f"per round: throughput ratio {' '.join(f'{r:.2f}' for r in rps_pairs)} (median "
-          f"{statistics.median(rps_pairs):.2f}), p99 ratio {' '.join(f'{r:.2f}' for r in p99_pairs)} (median "
-          f"{statistics.median(p99_pairs):.2f})")
+    print(
+        f"per round: throughput ratio {' '.join(f'{r:.2f}' for r in rps_pairs)} (median "
+        f"{statistics.median(rps_pairs):.2f}), p99 ratio {' '.join(f'{r:.2f}' for r in p99_pairs)} (median "
+        f"{statistics.median(p99_pairs):.2f})"
+    )
     print(f"messages left in the queues: {queued}")
 
 

@@ -37,27 +37,72 @@ KINDS = ("orders", "carts", "customers")
 def hook_bodies(n: int) -> list[tuple[str, bytes]]:
     """The order, cart and customer hooks of bench/hooks.lua, unique per ``n``."""
     tag = f"{uuid.uuid4().hex[:8]}-{n}"
-    order = {"Domain": "Marketplace", "OrderId": f"v{tag}-01", "State": "payment-approved",
-             "LastState": "payment-pending", "LastChange": "2026-11-27T13:30:00.1234567Z",
-             "CurrentChange": "2026-11-27T13:30:01.1234567Z",
-             "Origin": {"Account": "benchstore", "Key": "vtexappkey-x"}}
-    cart = {"rclastcart": f"add?sku={n}&qty=1&seller=1&sc=1", "rclastcartvalue": "129.90", "rclastsession": "s",
-            "rclastsessiondate": "2026-11-27T12:00:00.1234567Z", "email": f"c{tag}@example.com", "userId": "u",
-            "firstName": "Ana", "lastName": "Silva", "localeDefault": "pt-BR", "id": "cl", "accountId": "a",
-            "accountName": "benchstore", "dataEntityId": "CL", "createdBy": "x", "createdIn": "", "updatedBy": "x",
-            "updatedIn": "2026-11-27T12:01:00Z", "lastInteractionBy": "x", "lastInteractionIn": ""}
-    customer = {"email": f"p{tag}@example.com", "firstName": "Bo", "lastName": "Souza", "phone": "+55 11 99999-0000",
-                "userId": f"u{tag}", "isNewsletterOptIn": "true", "id": "cl", "updatedIn": "2026-11-27T12:00:00Z"}
-    return [(f"/hooks/vtex/benchstore/{kind}", json.dumps(body).encode())
-            for kind, body in (("orders", order), ("carts", cart), ("customers", customer))]
+    order = {
+        "Domain": "Marketplace",
+        "OrderId": f"v{tag}-01",
+        "State": "payment-approved",
+        "LastState": "payment-pending",
+        "LastChange": "2026-11-27T13:30:00.1234567Z",
+        "CurrentChange": "2026-11-27T13:30:01.1234567Z",
+        "Origin": {"Account": "benchstore", "Key": "vtexappkey-x"},
+    }
+    cart = {
+        "rclastcart": f"add?sku={n}&qty=1&seller=1&sc=1",
+        "rclastcartvalue": "129.90",
+        "rclastsession": "s",
+        "rclastsessiondate": "2026-11-27T12:00:00.1234567Z",
+        "email": f"c{tag}@example.com",
+        "userId": "u",
+        "firstName": "Ana",
+        "lastName": "Silva",
+        "localeDefault": "pt-BR",
+        "id": "cl",
+        "accountId": "a",
+        "accountName": "benchstore",
+        "dataEntityId": "CL",
+        "createdBy": "x",
+        "createdIn": "",
+        "updatedBy": "x",
+        "updatedIn": "2026-11-27T12:01:00Z",
+        "lastInteractionBy": "x",
+        "lastInteractionIn": "",
+    }
+    customer = {
+        "email": f"p{tag}@example.com",
+        "firstName": "Bo",
+        "lastName": "Souza",
+        "phone": "+55 11 99999-0000",
+        "userId": f"u{tag}",
+        "isNewsletterOptIn": "true",
+        "id": "cl",
+        "updatedIn": "2026-11-27T12:00:00Z",
+    }
+    return [
+        (f"/hooks/vtex/benchstore/{kind}", json.dumps(body).encode())
+        for kind, body in (("orders", order), ("carts", cart), ("customers", customer))
+    ]
 
 
 def wsgi_environ(path: str, body: bytes) -> dict[str, Any]:
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
-            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "HTTP_X_HOOK_SECRET": SECRET,
-            "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, "REMOTE_ADDR": "127.0.0.1"}
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_X_HOOK_SECRET": SECRET,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "REMOTE_ADDR": "127.0.0.1",
+    }
 
 
 def child(app_name: str, rounds: int, kinds: tuple[str, ...]) -> None:
@@ -89,8 +134,19 @@ def child(app_name: str, rounds: int, kinds: tuple[str, ...]) -> None:
 
 
 def instructions(app_name: str, rounds: int, kind: str, env: dict[str, str]) -> int:
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-           "--child", app_name, "--requests", str(rounds * 3), "--kind", kind]
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        app_name,
+        "--requests",
+        str(rounds * 3),
+        "--kind",
+        kind,
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     match = re.search(r"Collected : (\d+)", out.stderr)
     if not match:
@@ -102,8 +158,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="per app, a multiple of 3 (at most 900)")
     parser.add_argument("--log-level", default="INFO")
-    parser.add_argument("--kind", choices=("mix", *KINDS), default="mix",
-                        help="serve only this kind of hook (default: orders, carts and customers in turn)")
+    parser.add_argument(
+        "--kind",
+        choices=("mix", *KINDS),
+        default="mix",
+        help="serve only this kind of hook (default: orders, carts and customers in turn)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     rounds = min(args.requests // 3, 300)
@@ -121,9 +181,15 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-"))
     (workdir / "stores.toml").write_text(STORES)
     (workdir / "metrics").mkdir()
-    env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-           "ACSYNC_LOG_LEVEL": args.log_level, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
-           "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}  # hash seed: repeatable counts
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "ACSYNC_STORES": str(workdir / "stores.toml"),
+        "ACSYNC_LOG_LEVEL": args.log_level,
+        "PROMETHEUS_MULTIPROC_DIR": str(workdir / "metrics"),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONHASHSEED": "0",
+    }  # hash seed: repeatable counts
     try:
         per_request = {}
         for app_name in ("bare", "ingest"):

@@ -52,28 +52,76 @@ class Bench:
         self.client = redis.Redis.from_url(self.redis_server.url)
         self.ports = {"ac": free_port(), "vtex": free_port()}
         self.urls = {k: f"http://127.0.0.1:{v}" for k, v in self.ports.items()}
-        env = {**os.environ, "REDIS_URL": self.redis_server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-               "ACSYNC_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "REDIS_URL": self.redis_server.url,
+            "ACSYNC_STORES": str(workdir / "stores.toml"),
+            "ACSYNC_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.group = ProcessGroup(log_dir=workdir / "logs", env=env)
-        self.group.python("ac", ["acsync", "sandbox", "ac", "--port", str(self.ports["ac"]),
-                                 "--rps", str(rps or 0), "--latency-ms", str(latency_ms)])
-        self.group.python("vtex", ["acsync", "sandbox", "vtex", "--port", str(self.ports["vtex"]),
-                                   "--account", STORE])
+        self.group.python(
+            "ac",
+            [
+                "acsync",
+                "sandbox",
+                "ac",
+                "--port",
+                str(self.ports["ac"]),
+                "--rps",
+                str(rps or 0),
+                "--latency-ms",
+                str(latency_ms),
+            ],
+        )
+        self.group.python("vtex", ["acsync", "sandbox", "vtex", "--port", str(self.ports["vtex"]), "--account", STORE])
         self.group.wait_http("ac", self.urls["ac"] + "/__sandbox/state")
         self.group.wait_http("vtex", self.urls["vtex"] + "/__sandbox/requests")
         ac = ActiveCampaign(api_url=self.urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
-        connection = ac.connections.create(service="vtex", externalid=STORE, name="Bench", logo_url="https://l",
-                                           link_url="https://k")
-        (workdir / "stores.toml").write_text(render_stores_toml({STORE: {
-            "hook_secret": "bench-secret-0123456789", "store_url": "https://www.benchstore.com", "currency": "BRL",
-            "abandoned_cart_min_age_minutes": 0,
-            "activecampaign": {"api_url": self.urls["ac"], "api_token": DEFAULT_TOKEN,
-                               "connection_id": int(connection["id"]), "requests_per_second": rps or 100},
-            "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": self.urls["vtex"]},
-        }}))
-        self.group.python("worker", ["celery", "-A", "workers", "worker", "-Q", ",".join(WORKER_QUEUES), "-c",
-                                     str(concurrency), "--without-mingle", "--without-gossip", "-l", "WARNING"])
+        connection = ac.connections.create(
+            service="vtex", externalid=STORE, name="Bench", logo_url="https://l", link_url="https://k"
+        )
+        (workdir / "stores.toml").write_text(
+            render_stores_toml(
+                {
+                    STORE: {
+                        "hook_secret": "bench-secret-0123456789",
+                        "store_url": "https://www.benchstore.com",
+                        "currency": "BRL",
+                        "abandoned_cart_min_age_minutes": 0,
+                        "activecampaign": {
+                            "api_url": self.urls["ac"],
+                            "api_token": DEFAULT_TOKEN,
+                            "connection_id": int(connection["id"]),
+                            "requests_per_second": rps or 100,
+                        },
+                        "vtex": {
+                            "app_key": DEFAULT_APP_KEY,
+                            "app_token": DEFAULT_APP_TOKEN,
+                            "api_url": self.urls["vtex"],
+                        },
+                    }
+                }
+            )
+        )
+        self.group.python(
+            "worker",
+            [
+                "celery",
+                "-A",
+                "workers",
+                "worker",
+                "-Q",
+                ",".join(WORKER_QUEUES),
+                "-c",
+                str(concurrency),
+                "--without-mingle",
+                "--without-gossip",
+                "-l",
+                "WARNING",
+            ],
+        )
         self.group.python("writer", ["acsync", "writer"])  # the ActiveCampaign side (bench/writers.py measures it)
         self.publisher = TaskPublisher(workers.app, self.client)
         self.stats = Stats(self.client)
@@ -87,8 +135,9 @@ class Bench:
         self.session.post(self.urls["vtex"] + "/__sandbox/orders", json=order, timeout=5).raise_for_status()
 
     def post(self, kind: str, payload: dict[str, Any], dedupe: str) -> None:
-        self.publisher.enqueue_once(Event(kind=kind, store=STORE, payload=payload, dedupe_key=dedupe),
-                                    dedupe_ttl_seconds=3600)
+        self.publisher.enqueue_once(
+            Event(kind=kind, store=STORE, payload=payload, dedupe_key=dedupe), dedupe_ttl_seconds=3600
+        )
 
     def order_event(self, order: dict[str, Any]) -> None:
         payload = {"OrderId": order["orderId"], "State": order["status"], "CurrentChange": order["lastChange"]}
@@ -101,8 +150,11 @@ class Bench:
         deadline = time.monotonic() + timeout
         quiet = None
         while time.monotonic() < deadline:
-            busy = sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked") + \
-                waiting_writes(self.client)
+            busy = (
+                sum(self.client.llen(q) for q in WORKER_QUEUES)
+                + self.client.hlen("unacked")
+                + waiting_writes(self.client)
+            )
             if busy == 0:
                 quiet = quiet or time.monotonic()
                 if time.monotonic() - quiet > 1.0:
@@ -174,18 +226,27 @@ def run_limited(args: argparse.Namespace) -> dict[str, Any]:
             if kind == "order":
                 bench.order_event(seeded[spec[0]])
             elif kind == "invoice":
-                invoiced = {**seeded[spec], "status": "invoiced",
-                            "lastChange": (T0 + timedelta(hours=3)).isoformat().replace("+00:00", ".5+00:00")}
+                invoiced = {
+                    **seeded[spec],
+                    "status": "invoiced",
+                    "lastChange": (T0 + timedelta(hours=3)).isoformat().replace("+00:00", ".5+00:00"),
+                }
                 bench.seed(invoiced)
                 bench.order_event(invoiced)
                 bench.order_event(seeded[spec])  # the older state again, late: must change nothing
             elif kind == "cart":
                 email, cart = spec
-                bench.post("cart", {"email": email, "rclastcart": cart, "rclastsessiondate": old_session,
-                                    "rclastcartvalue": "99.90"}, f"{email}|{cart}")
+                bench.post(
+                    "cart",
+                    {"email": email, "rclastcart": cart, "rclastsessiondate": old_session, "rclastcartvalue": "99.90"},
+                    f"{email}|{cart}",
+                )
             else:
-                bench.post("customer", {"email": spec, "firstName": "Cli", "lastName": "Ente",
-                                        "updatedIn": T0.isoformat()}, f"{spec}")
+                bench.post(
+                    "customer",
+                    {"email": spec, "firstName": "Cli", "lastName": "Ente", "updatedIn": T0.isoformat()},
+                    f"{spec}",
+                )
         finished = bench.drain()
         elapsed = finished - started
         totals = bench.stats.totals()
@@ -201,9 +262,12 @@ def run_limited(args: argparse.Namespace) -> dict[str, Any]:
         too_many = sum(v for k, v in log["by_status"].items() if k.endswith(" 429"))
         return {
             "returning_order_calls": returning_cost,
-            "events": events, "distinct_events_posted": distinct,
+            "events": events,
+            "distinct_events_posted": distinct,
             "calls_per_event": {k: (calls[k] / events[k] if events[k] else 0.0) for k in events},
-            "events_per_second": rate, "ceiling_events_per_second": ceiling, "ratio_to_ceiling": rate / ceiling,
+            "events_per_second": rate,
+            "ceiling_events_per_second": ceiling,
+            "ratio_to_ceiling": rate / ceiling,
             "ac_calls_per_second": total_calls / elapsed,
             "ac_429s": too_many,
             "latency": {k: bench.stats.latency_percentiles(k) for k in ("order", "cart", "customer")},
@@ -215,11 +279,12 @@ def run_limited(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_unlimited(args: argparse.Namespace) -> dict[str, Any]:
-    bench = Bench(Path(tempfile.mkdtemp(prefix="acsync-bench-")), rps=None, latency_ms=50,
-                  concurrency=args.concurrency)
+    bench = Bench(Path(tempfile.mkdtemp(prefix="acsync-bench-")), rps=None, latency_ms=50, concurrency=args.concurrency)
     try:
-        orders = [make_order(f"vfree{n:04d}-01", email=customer_email(n % 40), created=T0, account=STORE)
-                  for n in range(args.unlimited_orders)]
+        orders = [
+            make_order(f"vfree{n:04d}-01", email=customer_email(n % 40), created=T0, account=STORE)
+            for n in range(args.unlimited_orders)
+        ]
         for order in orders:
             bench.seed(order)
         started = time.monotonic()
@@ -228,9 +293,14 @@ def run_unlimited(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = bench.drain() - started
         rate = len(orders) / elapsed
         outcomes = {k: v for k, v in bench.stats.totals().items() if k.startswith("outcome:")}
-        return {"events_per_second": rate, "per_worker_process": rate / args.concurrency,
-                "processes": args.concurrency, "elapsed": elapsed, "ac_calls": bench.ac_log()["total"],
-                "outcomes": outcomes}
+        return {
+            "events_per_second": rate,
+            "per_worker_process": rate / args.concurrency,
+            "processes": args.concurrency,
+            "elapsed": elapsed,
+            "ac_calls": bench.ac_log()["total"],
+            "outcomes": outcomes,
+        }
     finally:
         bench.close()
 
@@ -247,17 +317,20 @@ def main() -> None:
     print(f"returning-customer order: {limited['returning_order_calls']:.3f} AC calls on average")
     print("events processed:", limited["events"], f"(distinct posted: {limited['distinct_events_posted']})")
     print("AC calls per event:", {k: round(v, 3) for k, v in limited["calls_per_event"].items()})
-    print(f"throughput: {limited['events_per_second']:.2f} events/s = {limited['ratio_to_ceiling']:.3f} "
-          f"of the ceiling ({limited['ceiling_events_per_second']:.2f} events/s at 5 AC calls/s); "
-          f"{limited['ac_calls_per_second']:.2f} AC calls/s")
+    print(
+        f"throughput: {limited['events_per_second']:.2f} events/s = {limited['ratio_to_ceiling']:.3f} "
+        f"of the ceiling ({limited['ceiling_events_per_second']:.2f} events/s at 5 AC calls/s); "
+        f"{limited['ac_calls_per_second']:.2f} AC calls/s"
+    )
     print(f"429s received: {limited['ac_429s']}   dead letters: {limited['dead_letters']}")
-    print("end-to-end latency (s):", {k: {p: round(x, 2) for p, x in v.items()} for k, v in
-                                      limited["latency"].items()})
+    print("end-to-end latency (s):", {k: {p: round(x, 2) for p, x in v.items()} for k, v in limited["latency"].items()})
     unlimited = run_unlimited(args)
     print(f"# run 2: no rate limit, sandbox latency 50 ms, prefork worker -c {args.concurrency}")
-    print(f"{unlimited['events_per_second']:.1f} order events/s = {unlimited['per_worker_process']:.1f} "
-          f"per worker process ({unlimited['ac_calls']} AC calls in {unlimited['elapsed']:.1f}s; "
-          f"outcomes {unlimited['outcomes']})")
+    print(
+        f"{unlimited['events_per_second']:.1f} order events/s = {unlimited['per_worker_process']:.1f} "
+        f"per worker process ({unlimited['ac_calls']} AC calls in {unlimited['elapsed']:.1f}s; "
+        f"outcomes {unlimited['outcomes']})"
+    )
 
 
 if __name__ == "__main__":

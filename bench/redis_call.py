@@ -47,8 +47,10 @@ def main() -> None:
         direct_script = DirectScript(direct, _ENQUEUE_ONCE)
 
         def enqueue_args(n: int, who: str) -> tuple[list[str], list[object]]:
-            return ([f"dedupe:{who}:{n}", "q", "pending", "messages", "started"],
-                    [f"id{n}", 60, MESSAGE, time.time(), "q"])
+            return (
+                [f"dedupe:{who}:{n}", "q", "pending", "messages", "started"],
+                [f"id{n}", 60, MESSAGE, time.time(), "q"],
+            )
 
         cases: dict[str, dict[str, Callable[[int], object]]] = {
             "PING": {"redis-py": lambda n: client.ping(), "direct": lambda n: direct.execute("PING")},
@@ -63,8 +65,10 @@ def main() -> None:
                 for way, fn in ways.items():
                     best[way] = min(best[way], cpu_per_call(fn, args.calls))
             client.flushall()
-            print(f"{case:15s} redis-py {best['redis-py']:6.1f} us  direct {best['direct']:6.1f} us  "
-                  f"ratio direct/redis-py {best['direct'] / best['redis-py']:.2f}")
+            print(
+                f"{case:15s} redis-py {best['redis-py']:6.1f} us  direct {best['direct']:6.1f} us  "
+                f"ratio direct/redis-py {best['direct'] / best['redis-py']:.2f}"
+            )
     finally:
         server.stop()
 

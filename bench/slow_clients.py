@@ -41,12 +41,15 @@ CONFIGS = {"new": {}, "old (sync x 2*cores)": {"ACSYNC_INGEST_WORKER_CLASS": "sy
 def order_hook(run: str, n: int) -> bytes:
     if n % 20 == 0:
         n -= 1  # a repeat: answered 200 as a duplicate
-    body = (f'{{"Domain":"Marketplace","OrderId":"v{run}-{n}-01","State":"payment-approved",'
-            f'"LastState":"payment-pending","LastChange":"2026-11-27T13:30:00.1234567Z",'
-            f'"CurrentChange":"2026-11-27T13:30:01.1234567Z","Origin":{{"Account":"benchstore","Key":"k"}}}}').encode()
-    return (b"POST /hooks/vtex/benchstore/orders HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
-            b"X-Hook-Secret: " + SECRET.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
-            + body)
+    body = (
+        f'{{"Domain":"Marketplace","OrderId":"v{run}-{n}-01","State":"payment-approved",'
+        f'"LastState":"payment-pending","LastChange":"2026-11-27T13:30:00.1234567Z",'
+        f'"CurrentChange":"2026-11-27T13:30:01.1234567Z","Origin":{{"Account":"benchstore","Key":"k"}}}}'
+    ).encode()
+    return (
+        b"POST /hooks/vtex/benchstore/orders HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
+        b"X-Hook-Secret: " + SECRET.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
 
 
 @dataclass
@@ -76,7 +79,7 @@ async def trickler(host: str, port: int, headers_only: bool, stop: asyncio.Event
             if first:
                 writer.write(first)
             for i in range(len(rest) - 1):  # never the last byte: the request never completes
-                writer.write(rest[i:i + 1])
+                writer.write(rest[i : i + 1])
                 await writer.drain()
                 done, _ = await asyncio.wait([answered], timeout=random.uniform(0.8, 1.2))
                 if done or stop.is_set():
@@ -147,8 +150,14 @@ def main() -> None:
     server = start_private_redis()
     workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-slow-"))
     (workdir / "stores.toml").write_text(STORES)
-    base_env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(workdir / "stores.toml"),
-                "ACSYNC_LOG_LEVEL": "INFO", "PYTHONPATH": str(ROOT), "ACSYNC_SPOOL_PATH": str(workdir / "spool.db")}
+    base_env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "ACSYNC_STORES": str(workdir / "stores.toml"),
+        "ACSYNC_LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(ROOT),
+        "ACSYNC_SPOOL_PATH": str(workdir / "spool.db"),
+    }
     for key in ("ACSYNC_INGEST_WORKER_CLASS", "ACSYNC_INGEST_THREADS"):
         base_env.pop(key, None)
     results: dict[str, Tally] = {}
@@ -167,19 +176,25 @@ def main() -> None:
     finally:
         server.stop()
 
-    print(f"# {args.slow} trickling connections (70 % body, 30 % headers, a byte every ~1 s), {args.rate:.0f} normal "
-          f"hooks/s for {args.seconds:.0f} s, each waiting at most {HOOK_TIMEOUT:.0f} s")
+    print(
+        f"# {args.slow} trickling connections (70 % body, 30 % headers, a byte every ~1 s), {args.rate:.0f} normal "
+        f"hooks/s for {args.seconds:.0f} s, each waiting at most {HOOK_TIMEOUT:.0f} s"
+    )
     for name, tally in results.items():
         times = [t for t, _ in tally.hooks]
         ok_1s = sum(1 for t, s in tally.hooks if s == 200 and t <= 1.0)
         answered = [t for t in times if not math.isinf(t)]
         cuts = tally.cut_after
-        print(f"{name:22s} hooks {len(times)}: answered 200 within 1 s {ok_1s} ({ok_1s / len(times):.1%}), "
-              f"answered at all {len(answered)}; p50 {fmt(percentile(times, 50))}  p99 {fmt(percentile(times, 99))}  "
-              f"max {fmt(max(times))}")
-        print(f"{'':22s} tricklers: {tally.connects} connections, {len(cuts)} cut off by the server "
-              f"({tally.cut_408} with a 408)" + (f", after {min(cuts):.1f}-{max(cuts):.1f} s (median "
-                                                 f"{statistics.median(cuts):.1f} s)" if cuts else ""))
+        print(
+            f"{name:22s} hooks {len(times)}: answered 200 within 1 s {ok_1s} ({ok_1s / len(times):.1%}), "
+            f"answered at all {len(answered)}; p50 {fmt(percentile(times, 50))}  p99 {fmt(percentile(times, 99))}  "
+            f"max {fmt(max(times))}"
+        )
+        print(
+            f"{'':22s} tricklers: {tally.connects} connections, {len(cuts)} cut off by the server "
+            f"({tally.cut_408} with a 408)"
+            + (f", after {min(cuts):.1f}-{max(cuts):.1f} s (median {statistics.median(cuts):.1f} s)" if cuts else "")
+        )
     if len(results) == 2:
         new, old = results.values()
         new_ok, old_ok = (sum(1 for t, s in x.hooks if s == 200 and t <= 1.0) / len(x.hooks) for x in (new, old))

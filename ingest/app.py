@@ -26,12 +26,14 @@ log = logging.getLogger("acsync.ingest")
 def redis_client_for(url: str) -> redis.Redis:
     # Short timeouts and one immediate retry (a pooled connection may predate a Redis restart): when
     # Redis is down, the hook must reach the spool in milliseconds, not after redis-py's backoff.
-    return redis_connection.connect(url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30,
-                                    retry=Retry(NoBackoff(), 1))
+    return redis_connection.connect(
+        url, socket_connect_timeout=0.5, socket_timeout=1.0, health_check_interval=30, retry=Retry(NoBackoff(), 1)
+    )
 
 
-def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | None = None,
-               spool_flush: bool = True) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, redis_client: redis.Redis | None = None, spool_flush: bool = True
+) -> Flask:
     """``spool_flush=False`` leaves spooled events for ``acsync spool flush`` (tests use it)."""
     if settings is None:
         settings = load_settings()
@@ -48,14 +50,23 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
     client = redis_client or redis_client_for(settings.redis_url)
     publisher = TaskPublisher(workers.app, client, durability=settings.durability)
     spool = Spool(settings.spool_path) if settings.spool_path else None
-    flusher = (SpoolFlusher(spool, publisher, dedupe_ttl_seconds=settings.dedupe_window_seconds)
-               if spool is not None and spool_flush else None)
-    app.extensions["acsync"] = {"settings": settings, "redis": client, "publisher": publisher, "spool": spool,
-                                "flusher": flusher}
+    flusher = (
+        SpoolFlusher(spool, publisher, dedupe_ttl_seconds=settings.dedupe_window_seconds)
+        if spool is not None and spool_flush
+        else None
+    )
+    app.extensions["acsync"] = {
+        "settings": settings,
+        "redis": client,
+        "publisher": publisher,
+        "spool": spool,
+        "flusher": flusher,
+    }
     app.register_blueprint(hooks.bp)
     app.register_blueprint(health.bp)
 
     if flusher is not None:
+
         @app.before_request
         def start_flusher() -> None:
             flusher.ensure_running()
@@ -68,7 +79,7 @@ def create_app(settings: Settings | None = None, *, redis_client: redis.Redis | 
 
     @app.errorhandler(hooks.HookError)
     def hook_error(exc: hooks.HookError) -> tuple[Response, int]:
-        kind = (request.url_rule.endpoint.split(".")[-1] if request.url_rule else "unmatched")
+        kind = request.url_rule.endpoint.split(".")[-1] if request.url_rule else "unmatched"
         metrics.REJECTED.labels(kind, exc.reason).inc()
         response, status = exc.response()
         if status == 503:

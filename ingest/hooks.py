@@ -138,8 +138,12 @@ def accept(kind: str, store: StoreConfig, body: dict[str, Any]) -> tuple[Respons
         raise HookError(400, exc.reason, fields=exc.fields) from None
     origin_account = (data.get("Origin") or {}).get("Account")
     if origin_account and origin_account != store.name:
-        raise HookError(400, "validation_failed", reason="origin_mismatch",
-                        fields={"Origin": {"Account": ["Does not match the store in the URL."]}})
+        raise HookError(
+            400,
+            "validation_failed",
+            reason="origin_mismatch",
+            fields={"Origin": {"Account": ["Does not match the store in the URL."]}},
+        )
     if dropped:
         for name in dropped:
             metrics.dropped_counter(kind, name).inc()
@@ -181,16 +185,19 @@ def spool_or_refuse(event: Event, exc: Exception, dropped: tuple[str, ...] = ())
             try:
                 spool.append(event)
             except SpoolError as spool_exc:
-                log.error("queue and spool both unavailable (%s; %s): event refused", exc.__class__.__name__,
-                          spool_exc)
+                log.error("queue and spool both unavailable (%s; %s): event refused", exc.__class__.__name__, spool_exc)
             else:
                 metrics.SPOOLED.labels(event.kind, event.store).inc()
                 if isinstance(exc, NotReplicated):  # in Redis, but a failover now could lose it: keep a copy
                     log.warning("queue write not confirmed by a replica (%s): event also spooled", exc)
                 else:
                     log.warning("queue unavailable (%s): event spooled", exc.__class__.__name__)
-                answer: dict[str, Any] = {"status": "accepted", "event_id": event.event_id, "duplicate": False,
-                                          "spooled": True}
+                answer: dict[str, Any] = {
+                    "status": "accepted",
+                    "event_id": event.event_id,
+                    "duplicate": False,
+                    "spooled": True,
+                }
                 if dropped:
                     answer["dropped"] = list(dropped)
                 return json_response(answer, 200)

@@ -388,8 +388,10 @@ class OrderHookSchema(_Tolerant):
 class CartTriggerSchema(TriggerSchema):
     """Master Data abandoned-cart trigger body (every placeholder arrives as a string)."""
 
-    REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {"email": ("missing_email", "invalid_email"),
-                                                      "rclastcart": ("missing_cart", "invalid_cart")}
+    REQUIRED: ClassVar[dict[str, tuple[str, str]]] = {
+        "email": ("missing_email", "invalid_email"),
+        "rclastcart": ("missing_cart", "invalid_cart"),
+    }
 
     email = Email(required=True)
     rclastcart = CartURL(required=True)

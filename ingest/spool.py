@@ -59,8 +59,10 @@ class Spool:
 
     def append(self, event: Event) -> None:
         try:
-            self._connection().execute("INSERT INTO spooled_events (event, spooled_at) VALUES (?, ?)",
-                                       (json.dumps(event.to_dict()), time.time()))
+            self._connection().execute(
+                "INSERT INTO spooled_events (event, spooled_at) VALUES (?, ?)",
+                (json.dumps(event.to_dict()), time.time()),
+            )
         except (sqlite3.Error, OSError) as exc:
             raise SpoolError(f"spool write failed: {exc.__class__.__name__}: {exc}") from exc
 
@@ -79,8 +81,9 @@ class Spool:
             try:
                 rows = conn.execute("SELECT id, event FROM spooled_events ORDER BY id LIMIT ?", (batch,)).fetchall()
                 for row_id, raw in rows:
-                    result = publisher.enqueue_once(Event.from_dict(json.loads(raw)),
-                                                    dedupe_ttl_seconds=dedupe_ttl_seconds)
+                    result = publisher.enqueue_once(
+                        Event.from_dict(json.loads(raw)), dedupe_ttl_seconds=dedupe_ttl_seconds
+                    )
                     conn.execute("DELETE FROM spooled_events WHERE id = ?", (row_id,))
                     moved += 0 if result.duplicate else 1
                 publisher.confirm_durable()  # rows are forgotten only once replicas hold their events
@@ -96,8 +99,9 @@ class Spool:
 class SpoolFlusher:
     """A daemon thread per ingest process that empties the spool whenever Redis answers."""
 
-    def __init__(self, spool: Spool, publisher: TaskPublisher, *, dedupe_ttl_seconds: int,
-                 interval: float = 1.0) -> None:
+    def __init__(
+        self, spool: Spool, publisher: TaskPublisher, *, dedupe_ttl_seconds: int, interval: float = 1.0
+    ) -> None:
         self.spool = spool
         self.publisher = publisher
         self.dedupe_ttl_seconds = dedupe_ttl_seconds

@@ -43,8 +43,10 @@ _RECV_SIZE = 65536
 _ACCEPT_BATCH = 16  # connections accepted per wake-up, so that waiting connections are not starved
 _LINGER_SECONDS = 2.0  # gunicorn's util.close_graceful: how long a closed connection is drained
 _LINGER_MAX_BYTES = 65536
-_TIMEOUT_ANSWER = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-                   b"Content-Length: 16\r\n\r\nRequest Timeout\n")
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 16\r\n\r\nRequest Timeout\n"
+)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -66,7 +68,7 @@ class _Source:
     def recv(self, size: int) -> bytes:
         data, pos = self.data, self.pos
         if pos < len(data):
-            chunk = data if pos == 0 and size >= len(data) else data[pos:pos + size]
+            chunk = data if pos == 0 and size >= len(data) else data[pos : pos + size]
             self.pos = pos + len(chunk)
             return chunk
         if self.sock is None:
@@ -79,8 +81,21 @@ class _Source:
 
 
 class _Conn:
-    __slots__ = ("addr", "buf", "chunk_pos", "continued", "drained", "linger_deadline", "listener", "need",
-                 "read_deadline", "registered", "scan", "sock", "state")
+    __slots__ = (
+        "addr",
+        "buf",
+        "chunk_pos",
+        "continued",
+        "drained",
+        "linger_deadline",
+        "listener",
+        "need",
+        "read_deadline",
+        "registered",
+        "scan",
+        "sock",
+        "state",
+    )
 
     def __init__(self, sock: socket.socket, addr: Any, listener: Any, read_deadline: float) -> None:
         self.sock = sock
@@ -137,7 +152,8 @@ class BufferingWorker(SyncWorker):
         for listener in self.sockets:
             listener.setblocking(False)
             if getattr(listener, "FAMILY", None) in (socket.AF_INET, socket.AF_INET6) and hasattr(
-                    socket, "TCP_DEFER_ACCEPT"):
+                socket, "TCP_DEFER_ACCEPT"
+            ):
                 # Linux: accept() returns a connection once its first bytes are in, so that the first recv()
                 # finds the request and the worker runs it at once, as sync does, rather than taking it into
                 # the selector and accepting more while the other workers wait idle.

@@ -25,8 +25,10 @@ def docker_compose() -> str:
 
 
 REQUIRED = ("FLOWER_BASIC_AUTH", "ACSYNC_CONSOLE_SECRET_KEY", "ACSYNC_CONSOLE_USERS")  # no defaults in compose
-CONSOLE_ENV = {"ACSYNC_CONSOLE_SECRET_KEY": "ci-not-a-real-console-secret-key-0123456789",
-               "ACSYNC_CONSOLE_USERS": "ci:operator:pbkdf2:sha256:1000$notasalt$notahash"}
+CONSOLE_ENV = {
+    "ACSYNC_CONSOLE_SECRET_KEY": "ci-not-a-real-console-secret-key-0123456789",
+    "ACSYNC_CONSOLE_USERS": "ci:operator:pbkdf2:sha256:1000$notasalt$notahash",
+}
 
 
 def compose_env(tmp_path: Path, **extra: str) -> tuple[list[str], dict[str, str]]:
@@ -44,24 +46,29 @@ def test_compose_file_is_valid_for_docker_compose(tmp_path):
     # Flower's login has no default (compose refuses to start without one): give it one, as .env would
     options, env = compose_env(tmp_path, FLOWER_BASIC_AUTH="ci:not-a-real-password")
     for profile in ([], ["--profile", "sandbox"]):
-        done = subprocess.run([binary, *options, *profile, "config", "-q"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=60, env=env)
+        done = subprocess.run(
+            [binary, *options, *profile, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+        )
         assert done.returncode == 0, done.stderr
 
 
 def test_compose_refuses_to_start_without_a_flower_password(tmp_path):
     options, env = compose_env(tmp_path)
-    done = subprocess.run([docker_compose(), *options, "config", "-q"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env=env)
+    done = subprocess.run(
+        [docker_compose(), *options, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+    )
     assert done.returncode != 0 and "set FLOWER_BASIC_AUTH=user:password" in done.stderr, done.stderr
 
 
 def test_compose_refuses_to_start_without_the_consoles_key_or_users(tmp_path):
-    for missing, message in (("ACSYNC_CONSOLE_SECRET_KEY", "set ACSYNC_CONSOLE_SECRET_KEY in .env"),
-                             ("ACSYNC_CONSOLE_USERS", "set ACSYNC_CONSOLE_USERS=name:role:hash in .env")):
+    for missing, message in (
+        ("ACSYNC_CONSOLE_SECRET_KEY", "set ACSYNC_CONSOLE_SECRET_KEY in .env"),
+        ("ACSYNC_CONSOLE_USERS", "set ACSYNC_CONSOLE_USERS=name:role:hash in .env"),
+    ):
         options, env = compose_env(tmp_path, FLOWER_BASIC_AUTH="ci:not-a-real-password", **{missing: ""})
-        done = subprocess.run([docker_compose(), *options, "config", "-q"], cwd=ROOT, capture_output=True,
-                              text=True, timeout=60, env=env)
+        done = subprocess.run(
+            [docker_compose(), *options, "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=env
+        )
         assert done.returncode != 0 and message in done.stderr, done.stderr
 
 
@@ -72,7 +79,7 @@ def test_compose_services_run_the_local_run_commands():
     for name, argv in commands.SERVICES.items():
         command = services[name]["command"]
         assert command[: len(argv)] == argv, name
-        extra = command[len(argv):]
+        extra = command[len(argv) :]
         assert extra in ([], ["--host", "0.0.0.0", "--port", "8081"], ["--host", "0.0.0.0", "--port", "8082"]), name
     assert services["redis"]["healthcheck"] and "redis-data:/data" in services["redis"]["volumes"]
     assert services["ac-sandbox"]["profiles"] == ["sandbox"] == services["vtex-sandbox"]["profiles"]
@@ -88,8 +95,7 @@ def test_compose_services_run_the_local_run_commands():
 
 
 def test_the_example_stores_file_loads():
-    env = {"MYSTORE_HOOK_SECRET": "s" * 24, "MYSTORE_AC_TOKEN": "t", "MYSTORE_VTEX_KEY": "k",
-           "MYSTORE_VTEX_TOKEN": "v"}
+    env = {"MYSTORE_HOOK_SECRET": "s" * 24, "MYSTORE_AC_TOKEN": "t", "MYSTORE_VTEX_KEY": "k", "MYSTORE_VTEX_TOKEN": "v"}
     stores = load_stores(ROOT / "stores.example.toml", env)
     assert stores["mystore"].activecampaign.connection_id == 1
     assert stores["mystore"].vtex.api_url == "https://mystore.vtexcommercestable.com.br"
@@ -99,10 +105,17 @@ SENTINEL_URL = "sentinel://sentinel-1:26379,sentinel-2:26379,sentinel-3:26379/ac
 
 
 def test_the_ha_profile_runs_a_primary_a_replica_and_three_sentinels_the_services_use(tmp_path):
-    options, env = compose_env(tmp_path, FLOWER_BASIC_AUTH="ci:not-a-real-password", ACSYNC_REDIS_URL=SENTINEL_URL,
-                               **CONSOLE_ENV)
-    done = subprocess.run([docker_compose(), *options, "--profile", "ha", "config"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env=env)
+    options, env = compose_env(
+        tmp_path, FLOWER_BASIC_AUTH="ci:not-a-real-password", ACSYNC_REDIS_URL=SENTINEL_URL, **CONSOLE_ENV
+    )
+    done = subprocess.run(
+        [docker_compose(), *options, "--profile", "ha", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     services = yaml.safe_load(done.stdout)["services"]
     for name in ("ingest", "worker", "writer", "beat", "flower", "console"):
@@ -122,18 +135,23 @@ def test_the_ha_sentinels_config_is_one_a_real_sentinel_runs(tmp_path):
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     script = compose["services"]["sentinel-1"]["command"][2].replace("$$", "$")
     assert script.endswith("> /tmp/sentinel.conf && exec redis-sentinel /tmp/sentinel.conf")
-    printed = subprocess.run(["sh", "-c", script.split(" > /tmp/sentinel.conf")[0]], capture_output=True, text=True,
-                             check=True, timeout=10).stdout
+    printed = subprocess.run(
+        ["sh", "-c", script.split(" > /tmp/sentinel.conf")[0]], capture_output=True, text=True, check=True, timeout=10
+    ).stdout
     lines = printed.splitlines()
     assert "sentinel monitor acsync redis-primary 6379 2" in lines and "port 26379" in lines
     primary = start_private_redis()
     port = free_port()
     config = tmp_path / "sentinel.conf"
-    config.write_text(printed.replace("port 26379", f"port {port}\nbind 127.0.0.1")
-                      .replace("redis-primary 6379", f"127.0.0.1 {primary.port}"))
+    config.write_text(
+        printed.replace("port 26379", f"port {port}\nbind 127.0.0.1").replace(
+            "redis-primary 6379", f"127.0.0.1 {primary.port}"
+        )
+    )
     command, _ = sentinel_binary()
-    process = subprocess.Popen([command[0], str(config), *command[1:]], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [command[0], str(config), *command[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         client = redis.Redis(port=port, socket_connect_timeout=0.5, socket_timeout=1)
         for _ in range(100):
@@ -155,8 +173,11 @@ def test_the_image_holds_every_package_the_project_installs():
     from fnmatch import fnmatch
 
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
-    packages = sorted(p.name for p in ROOT.iterdir()
-                      if (p / "__init__.py").exists() and any(fnmatch(p.name, pattern) for pattern in patterns))
+    packages = sorted(
+        p.name
+        for p in ROOT.iterdir()
+        if (p / "__init__.py").exists() and any(fnmatch(p.name, pattern) for pattern in patterns)
+    )
     assert {"acsync", "acsync_core", "console", "ingest", "workers"} <= set(packages)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert [name for name in packages if f"COPY {name} ./{name}" not in dockerfile] == []

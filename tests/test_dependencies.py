@@ -48,20 +48,25 @@ def distributions_of(module: str) -> set[str]:
 
 def test_every_package_the_code_imports_is_a_declared_dependency():
     deps = declared("ops")  # flower is imported only by the local run, when installed
-    missing = {m: sorted(distributions_of(m)) for m in imported_modules(*PACKAGES)
-               if not distributions_of(m) & set(deps)}
+    missing = {
+        m: sorted(distributions_of(m)) for m in imported_modules(*PACKAGES) if not distributions_of(m) & set(deps)
+    }
     assert missing == {}
 
 
 def test_every_package_the_tests_and_benchmarks_import_is_declared_for_them():
     deps = declared("test", "ops")
-    missing = {m: sorted(distributions_of(m)) for m in imported_modules("tests", "bench", "docs")
-               if not distributions_of(m) & set(deps)}
+    missing = {
+        m: sorted(distributions_of(m))
+        for m in imported_modules("tests", "bench", "docs")
+        if not distributions_of(m) & set(deps)
+    }
     assert missing == {}
 
 
 def test_every_dependency_has_an_upper_bound_at_the_tested_major():
     # tzdata is the IANA time zone data, versioned by year: a newer release is newer data, never an API change
-    unbounded = [r for name, r in declared("test", "ops").items()
-                 if "<" not in r and "==" not in r and name != "tzdata"]
+    unbounded = [
+        r for name, r in declared("test", "ops").items() if "<" not in r and "==" not in r and name != "tzdata"
+    ]
     assert unbounded == []

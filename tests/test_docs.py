@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_operations_command_reference_matches_the_commands():
     text = DOC.read_text()
-    section = text[text.index(BEGIN): text.index(END) + len(END)]
+    section = text[text.index(BEGIN) : text.index(END) + len(END)]
     assert section == reference(), "run: .venv/bin/python -m acsync.clidoc"
 
 

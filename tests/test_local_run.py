@@ -16,8 +16,14 @@ def test_acsync_run_once_reports_what_reached_activecampaign(redis_url, tmp_path
     assert acsync, "the acsync console script is installed with the package"
     env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_LOG_LEVEL": "WARNING"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    done = subprocess.run([acsync, "run", "--once", "--json", "--workdir", str(tmp_path / "work")], env=env,
-                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    done = subprocess.run(
+        [acsync, "run", "--once", "--json", "--workdir", str(tmp_path / "work")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
     state = json.loads(Path(report["activecampaign_state_file"]).read_text())["accounts"]["sandbox"]
@@ -26,7 +32,8 @@ def test_acsync_run_once_reports_what_reached_activecampaign(redis_url, tmp_path
 
     assert report["hooks"] == {"accepted": 10, "duplicates": 4, "rejected": 1}
     assert report["activecampaign"] == {
-        "contacts": len(state["contacts"]), "ecom_customers": len(state["ecomCustomers"]),
+        "contacts": len(state["contacts"]),
+        "ecom_customers": len(state["ecomCustomers"]),
         "orders": sum(1 for o in cofe.values() if o["normalizedStatus"] != "CANCELLED"),
         "canceled_orders": sum(1 for o in cofe.values() if o["normalizedStatus"] == "CANCELLED"),
         "recovered_carts": sum(1 for o in orders if o["state"] == "3"),
@@ -37,8 +44,12 @@ def test_acsync_run_once_reports_what_reached_activecampaign(redis_url, tmp_path
     # Bruno's order was created then marked CANCELLED when canceled; Carla's unpaid order was ignored
     assert sorted(o["externalid"][-6:] for o in orders) == ["001-01", "002-01", "003-01", "004-01", "006-01"]
     assert {k[-6:]: o["normalizedStatus"] for k, o in cofe.items()} == {
-        "001-01": "COMPLETED", "002-01": "COMPLETED", "003-01": "CANCELLED", "004-01": "COMPLETED",
-        "006-01": "COMPLETED"}
+        "001-01": "COMPLETED",
+        "002-01": "COMPLETED",
+        "003-01": "CANCELLED",
+        "004-01": "COMPLETED",
+        "006-01": "COMPLETED",
+    }
     assert report["activecampaign"]["recovered_carts"] == 1 and report["activecampaign"]["orders"] == 4
     assert not any("ct.vtex.com.br" in c["email"] for c in state["contacts"])
     assert len({o["externalid"] for o in orders}) == len(orders)  # nothing duplicated

@@ -78,8 +78,14 @@ def test_durability_defaults_to_one_replica_with_sentinel_and_none_without(tmp_p
     stores.write_text(render_stores_toml({"mystore": store_table("mystore")}))
     plain = load_settings({"ACSYNC_STORES": str(stores), "REDIS_URL": "redis://h:6379/0"})
     sentinel = load_settings({"ACSYNC_STORES": str(stores), "REDIS_URL": "sentinel://h/m"})
-    override = load_settings({"ACSYNC_STORES": str(stores), "REDIS_URL": "sentinel://h/m",
-                              "ACSYNC_REDIS_MIN_REPLICAS": "0", "ACSYNC_REDIS_WAIT_MS": "50"})
+    override = load_settings(
+        {
+            "ACSYNC_STORES": str(stores),
+            "REDIS_URL": "sentinel://h/m",
+            "ACSYNC_REDIS_MIN_REPLICAS": "0",
+            "ACSYNC_REDIS_WAIT_MS": "50",
+        }
+    )
     assert plain.durability == Durability(min_replicas=0, timeout_ms=200)
     assert sentinel.durability == Durability(min_replicas=1, timeout_ms=200)
     assert override.durability == Durability(min_replicas=0, timeout_ms=50)

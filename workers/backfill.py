@@ -55,8 +55,9 @@ _MS = timedelta(milliseconds=1)
 class OrderLister(Protocol):
     """The part of :class:`workers.vtex.VTEXClient` a backfill uses."""
 
-    def list_orders(self, *, created_from: str, created_to: str, page: int = 1,
-                    per_page: int = 100) -> dict[str, Any]: ...
+    def list_orders(
+        self, *, created_from: str, created_to: str, page: int = 1, per_page: int = 100
+    ) -> dict[str, Any]: ...
 
 
 class BackfillError(Exception):
@@ -146,9 +147,18 @@ class _Progress:
 
     def dumps(self) -> str:
         window = [self.window.start, self.window.end] if self.window else None
-        return json.dumps({"version": 2, "done_until": self.done_until, "window": window, "page": self.page,
-                           "per_page": self.per_page, "window_queued": self.window_queued, "queued": self.queued,
-                           "truncated": self.truncated})
+        return json.dumps(
+            {
+                "version": 2,
+                "done_until": self.done_until,
+                "window": window,
+                "page": self.page,
+                "per_page": self.per_page,
+                "window_queued": self.window_queued,
+                "queued": self.queued,
+                "truncated": self.truncated,
+            }
+        )
 
     @classmethod
     def loads(cls, raw: bytes | str | None) -> _Progress:
@@ -161,10 +171,15 @@ class _Progress:
         if not isinstance(data, dict) or data.get("version") != 2:
             return cls()
         window = data.get("window")
-        return cls(done_until=data.get("done_until"), window=Window(*window) if window else None,
-                   page=int(data.get("page") or 0), per_page=int(data.get("per_page") or 0),
-                   window_queued=int(data.get("window_queued") or 0),
-                   queued=int(data.get("queued") or 0), truncated=list(data.get("truncated") or []))
+        return cls(
+            done_until=data.get("done_until"),
+            window=Window(*window) if window else None,
+            page=int(data.get("page") or 0),
+            per_page=int(data.get("per_page") or 0),
+            window_queued=int(data.get("window_queued") or 0),
+            queued=int(data.get("queued") or 0),
+            truncated=list(data.get("truncated") or []),
+        )
 
 
 def to_ms(moment: datetime) -> int:
@@ -213,10 +228,20 @@ class Backfill:
     any other refusal, :meth:`run` raises :class:`BackfillError` with the progress saved.
     """
 
-    def __init__(self, vtex: OrderLister, publisher: TaskPublisher, client: redis.Redis, *, store: str,
-                 since: datetime, until: datetime | None = None, per_page: int = LIST_MAX_PER_PAGE,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 sleep: Callable[[float], None] = time.sleep, retries: int = RETRIES) -> None:
+    def __init__(
+        self,
+        vtex: OrderLister,
+        publisher: TaskPublisher,
+        client: redis.Redis,
+        *,
+        store: str,
+        since: datetime,
+        until: datetime | None = None,
+        per_page: int = LIST_MAX_PER_PAGE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        retries: int = RETRIES,
+    ) -> None:
         if not 1 <= per_page <= LIST_MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {LIST_MAX_PER_PAGE}, not {per_page}")
         self.vtex = vtex
@@ -259,8 +284,7 @@ class Backfill:
             for done_page in self._read(window, page, first, progress, per_page):
                 counts["pages"] += 1
                 if on_progress is not None:
-                    on_progress(BackfillProgress(queued=progress.queued, total=total, window=window,
-                                                 page=done_page))
+                    on_progress(BackfillProgress(queued=progress.queued, total=total, window=window, page=done_page))
             counts["windows"] += 1
 
         before = progress.queued
@@ -272,10 +296,14 @@ class Backfill:
             for window, first in self._windows(Window(resume, self.stop), root):
                 read(window, 1, first, self.per_page)
         counts["queued"] = progress.queued - before
-        return BackfillResult(queued=counts["queued"], pages=counts["pages"], windows=counts["windows"],
-                              total=total, queued_total=progress.queued,
-                              truncated=tuple(TruncatedWindow(t["from"], t["to"], t["total"], t["queued"])
-                                              for t in progress.truncated))
+        return BackfillResult(
+            queued=counts["queued"],
+            pages=counts["pages"],
+            windows=counts["windows"],
+            total=total,
+            queued_total=progress.queued,
+            truncated=tuple(TruncatedWindow(t["from"], t["to"], t["total"], t["queued"]) for t in progress.truncated),
+        )
 
     # ------------------------------------------------------------------ windows and pages
     def _windows(self, span: Window, first: dict[str, Any] | None) -> Iterator[tuple[Window, dict[str, Any]]]:
@@ -294,8 +322,9 @@ class Backfill:
                 continue
             yield window, page_one
 
-    def _read(self, window: Window, page: int, first: dict[str, Any] | None, progress: _Progress,
-              per_page: int) -> Iterator[int]:
+    def _read(
+        self, window: Window, page: int, first: dict[str, Any] | None, progress: _Progress, per_page: int
+    ) -> Iterator[int]:
         """Queue the orders of ``window`` from ``page`` on (pages of ``per_page``), saving ``progress``
         after each page and yielding its number. The window ends at the last page, or at the first
         page that lists an order of a later window (the list is in creation order); a window with
@@ -315,8 +344,14 @@ class Backfill:
             last = page >= min(pages, LIST_MAX_PAGES) or not listed or beyond
             if last:
                 if pages > page and not beyond:  # the cap, or VTEX listing nothing more: unread orders
-                    progress.truncated.append({"from": iso_ms(window.start), "to": iso_ms(window.end - 1),
-                                               "total": total, "queued": progress.window_queued})
+                    progress.truncated.append(
+                        {
+                            "from": iso_ms(window.start),
+                            "to": iso_ms(window.end - 1),
+                            "total": total,
+                            "queued": progress.window_queued,
+                        }
+                    )
                 progress.done_until, progress.window, progress.page = window.end, None, 0
                 progress.per_page = progress.window_queued = 0
             else:
@@ -330,21 +365,29 @@ class Backfill:
     def _enqueue(self, row: dict[str, Any]) -> None:
         order_id = row["orderId"]
         payload = {"OrderId": order_id, "State": row.get("status", ""), "backfill": True}
-        self.publisher.enqueue(Event(kind="order", store=self.store, payload=payload,
-                                     dedupe_key=f"backfill:{order_id}", event_id=new_event_id()))
+        self.publisher.enqueue(
+            Event(
+                kind="order",
+                store=self.store,
+                payload=payload,
+                dedupe_key=f"backfill:{order_id}",
+                event_id=new_event_id(),
+            )
+        )
 
     def _list(self, window: Window, page: int, per_page: int | None = None) -> dict[str, Any]:
         """One page of a window, retrying what VTEX says is worth retrying."""
         created_from, created_to = window.query
         for attempt in range(self.retries + 1):
             try:
-                return self.vtex.list_orders(created_from=created_from, created_to=created_to, page=page,
-                                             per_page=per_page or self.per_page)
+                return self.vtex.list_orders(
+                    created_from=created_from, created_to=created_to, page=page, per_page=per_page or self.per_page
+                )
             except VTEXError as exc:
                 where = f"orders created {created_from} to {created_to}, page {page}"
                 if not exc.retryable or attempt == self.retries:
                     raise BackfillError(f"VTEX on {where}: {exc}") from exc
-                wait = exc.retry_after if isinstance(exc, VTEXRateLimited) else min(RETRY_CAP, 2.0 ** attempt)
+                wait = exc.retry_after if isinstance(exc, VTEXRateLimited) else min(RETRY_CAP, 2.0**attempt)
                 self.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -65,7 +65,7 @@ def relative_cart(value: str) -> str:
         raise AssertionError(f"CART_URL_PREFIX did not match {text[:60]!r}: it should match any text")
     if match.group(1) and not match.group(2):
         raise CartParseError(f"a URL that is not a /checkout/cart/ URL: {text[:60]!r}")
-    return text[match.end():]
+    return text[match.end() :]
 
 
 def parse_rclastcart(value: str) -> ParsedCart:

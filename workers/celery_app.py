@@ -41,8 +41,9 @@ def make_celery(redis_url: str | None = None) -> Celery:
         app.conf.broker_transport = broker.TRANSPORT  # kombu's Sentinel transport, repaired for failover
     app.steps["consumer"].add(broker.RecoverOnReconnect)
     queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in WORKER_QUEUES]
-    queues.append(Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"),
-                        routing_key="acsync.maintenance"))
+    queues.append(
+        Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"), routing_key="acsync.maintenance")
+    )
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -79,8 +80,13 @@ def make_celery(redis_url: str | None = None) -> Celery:
         worker_redirect_stdouts=False,  # our JSON log handler writes to stderr itself
         enable_utc=True,
         # `celery -A workers beat`: hourly check that every store's VTEX order hook still exists
-        beat_schedule={"check-vtex-order-hooks": {"task": "acsync.check_hooks", "schedule": 3600.0,
-                                                  "options": {"queue": "acsync.maintenance"}}},
+        beat_schedule={
+            "check-vtex-order-hooks": {
+                "task": "acsync.check_hooks",
+                "schedule": 3600.0,
+                "options": {"queue": "acsync.maintenance"},
+            }
+        },
     )
     return app
 

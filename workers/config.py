@@ -23,7 +23,13 @@ from acsync_core import redis_connection
 from acsync_core.redis_connection import Durability
 
 DEFAULT_ORDER_STATES = (
-    "payment-approved", "window-to-cancel", "ready-for-handling", "start-handling", "handling", "invoice", "invoiced",
+    "payment-approved",
+    "window-to-cancel",
+    "ready-for-handling",
+    "start-handling",
+    "handling",
+    "invoice",
+    "invoiced",
 )
 
 
@@ -135,8 +141,11 @@ class _StoreSchema(Schema):
     store_url = _url(required=True)
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="must be an ISO 4217 code"))
     abandoned_cart_min_age_minutes = fields.Integer(load_default=60, strict=True, validate=validate.Range(min=0))
-    order_states = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list(DEFAULT_ORDER_STATES),
-                               validate=validate.Length(min=1))
+    order_states = fields.List(
+        fields.String(validate=validate.Length(min=1)),
+        load_default=list(DEFAULT_ORDER_STATES),
+        validate=validate.Length(min=1),
+    )
     on_cancel = fields.String(load_default="delete", validate=validate.OneOf(["delete", "keep"]))
     timezone = fields.String(load_default="UTC", validate=_iana_timezone)
     marketplace_orders = fields.String(load_default="skip", validate=validate.OneOf(["skip", "sync"]))
@@ -148,9 +157,13 @@ class _FileSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    stores = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$",
-                                                                      error="store names are VTEX account names")),
-                         values=fields.Nested(_StoreSchema), required=True)
+    stores = fields.Dict(
+        keys=fields.String(
+            validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="store names are VTEX account names")
+        ),
+        values=fields.Nested(_StoreSchema),
+        required=True,
+    )
 
 
 def _resolve_env(value: Any, path: str, env: Mapping[str, str]) -> Any:
@@ -196,8 +209,11 @@ def parse_stores(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, St
             currency=data["currency"],
             abandoned_cart_min_age_minutes=data["abandoned_cart_min_age_minutes"],
             activecampaign=data["activecampaign"],
-            vtex=VTEXSettings(app_key=vtex["app_key"], app_token=vtex["app_token"],
-                              api_url=(vtex["api_url"] or f"https://{name}.vtexcommercestable.com.br").rstrip("/")),
+            vtex=VTEXSettings(
+                app_key=vtex["app_key"],
+                app_token=vtex["app_token"],
+                api_url=(vtex["api_url"] or f"https://{name}.vtexcommercestable.com.br").rstrip("/"),
+            ),
             order_states=tuple(data["order_states"]),
             on_cancel=data["on_cancel"],
             timezone=data["timezone"],

@@ -140,10 +140,6 @@ class DirectScript:
     def call_durably(self, keys: list[Any], args: list[Any], replicas: int, timeout_ms: int) -> tuple[Any, int]:
         """Run the script and ``WAIT`` for ``replicas`` in one round trip: (reply, replicas that hold it)."""
         try:
-            return self.connection.execute_durably(
-                ("EVALSHA", self.sha, len(keys), *keys, *args), replicas, timeout_ms
-            )
+            return self.connection.execute_durably(("EVALSHA", self.sha, len(keys), *keys, *args), replicas, timeout_ms)
         except NoScriptError:
-            return self.connection.execute_durably(
-                ("EVAL", self.source, len(keys), *keys, *args), replicas, timeout_ms
-            )
+            return self.connection.execute_durably(("EVAL", self.source, len(keys), *keys, *args), replicas, timeout_ms)

@@ -38,9 +38,13 @@ def safe_url(url: Any) -> str:
 
 def wanted_hook(store: StoreConfig, public_url: str) -> dict[str, Any]:
     statuses = sorted({*store.order_states, "canceled"})
-    return {"filter": {"type": "FromWorkflow", "status": statuses},
-            "hook": {"url": public_url.rstrip("/") + f"/hooks/vtex/{store.name}/orders",
-                     "headers": {HOOK_SECRET_HEADER: store.hook_secret}}}
+    return {
+        "filter": {"type": "FromWorkflow", "status": statuses},
+        "hook": {
+            "url": public_url.rstrip("/") + f"/hooks/vtex/{store.name}/orders",
+            "headers": {HOOK_SECRET_HEADER: store.hook_secret},
+        },
+    }
 
 
 def hook_problems(current: dict[str, Any] | None, wanted: dict[str, Any]) -> list[str]:

@@ -43,8 +43,10 @@ class IdStore:
     # ------------------------------------------------------------ records (hashes)
     def get_record(self, kind: str, *parts: str) -> dict[str, str]:
         raw = self.client.hgetall(self._key(kind, *parts))
-        return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-                for k, v in raw.items()}
+        return {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
 
     def update_record(self, kind: str, *parts: str, values: dict[str, Any], pipe: Any = None) -> None:
         """Set fields of a record; with ``pipe`` the writes join the caller's transaction."""

@@ -21,8 +21,10 @@ import orjson
 _context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("acsync_log_context", default={})  # noqa: B039
 
 EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-SECRET_RE = re.compile(r"(?i)([\w-]*(?:token|secret|password|authorization|app[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
-                       r"([^\s\"',}]+)")
+SECRET_RE = re.compile(
+    r"(?i)([\w-]*(?:token|secret|password|authorization|app[-_]?key)[\"']?\s*[:=]\s*[\"']?)"
+    r"([^\s\"',}]+)"
+)
 
 
 # What SECRET_RE needs to match at all: a cheap search first, since most lines have no secret in them.

@@ -103,16 +103,20 @@ def _address(address: dict[str, Any] | None, profile: dict[str, Any]) -> dict[st
     receiver = clean_text(address.get("receiverName")) or ""
     first, _, last = receiver.partition(" ")
     street = " ".join(p for p in (clean_text(address.get("street")), clean_text(address.get("number"))) if p)
-    return {k: v for k, v in {
-        "firstName": first or clean_text(profile.get("firstName")),
-        "lastName": last or clean_text(profile.get("lastName")),
-        "address1": street or None,
-        "address2": clean_text(address.get("complement")),
-        "city": clean_text(address.get("city")),
-        "state": clean_text(address.get("state")),
-        "postalCode": clean_text(address.get("postalCode")),
-        "country": clean_text(address.get("country")),
-    }.items() if v}
+    return {
+        k: v
+        for k, v in {
+            "firstName": first or clean_text(profile.get("firstName")),
+            "lastName": last or clean_text(profile.get("lastName")),
+            "address1": street or None,
+            "address2": clean_text(address.get("complement")),
+            "city": clean_text(address.get("city")),
+            "state": clean_text(address.get("state")),
+            "postalCode": clean_text(address.get("postalCode")),
+            "country": clean_text(address.get("country")),
+        }.items()
+        if v
+    }
 
 
 def leaf_category(item: dict[str, Any]) -> str | None:
@@ -157,7 +161,7 @@ def allocate(amounts: list[int], scale: int, target: int) -> list[int]:
     units = [amount // scale for amount in amounts]
     missing = target - sum(units)
     by_remainder = sorted(range(len(amounts)), key=lambda i: (-(amounts[i] % scale), i))
-    for i in by_remainder[:max(0, missing)]:
+    for i in by_remainder[: max(0, missing)]:
         units[i] += 1
     for i in reversed(by_remainder):  # only if VTEX's own total is below its parts (should not happen)
         if missing >= 0:
@@ -168,8 +172,9 @@ def allocate(amounts: list[int], scale: int, target: int) -> list[int]:
     return units
 
 
-def graphql_line_items(order: dict[str, Any], store: StoreConfig, *, decimals: int = 2,
-                       totals: list[int] | None = None) -> list[dict[str, Any]]:
+def graphql_line_items(
+    order: dict[str, Any], store: StoreConfig, *, decimals: int = 2, totals: list[int] | None = None
+) -> list[dict[str, Any]]:
     """AC line items of a VTEX order; the product identity is the SKU id, as for carts.
 
     ``totals`` are the lines' totals in the currency's minor units (``decimals`` places); by default
@@ -181,18 +186,25 @@ def graphql_line_items(order: dict[str, Any], store: StoreConfig, *, decimals: i
         parts = split_line(totals[index] if totals is not None else line_total(item), quantity)
         base_id = str(item.get("uniqueId") or f"{item['id']}-{index}")
         for part, (units, unit_price) in enumerate(parts):
-            items.append({k: v for k, v in {
-                "storeLineItemId": base_id if part == 0 else f"{base_id}-{part}",
-                "productStorePrimaryId": str(item["id"]),
-                "name": clean_text(item.get("name")) or f"SKU {item['id']}",
-                "sku": clean_text(item.get("refId") or item.get("id")),
-                "priceAmount": money(unit_price * 10 ** (2 - decimals), field=f"item {item['id']} price",
-                                     decimals=decimals),
-                "quantity": units,
-                "category": leaf_category(item),
-                "productUrl": absolute_url(store.store_url, item.get("detailUrl")),
-                "imageUrl": full_size_image(item.get("imageUrl")),
-            }.items() if v is not None})
+            items.append(
+                {
+                    k: v
+                    for k, v in {
+                        "storeLineItemId": base_id if part == 0 else f"{base_id}-{part}",
+                        "productStorePrimaryId": str(item["id"]),
+                        "name": clean_text(item.get("name")) or f"SKU {item['id']}",
+                        "sku": clean_text(item.get("refId") or item.get("id")),
+                        "priceAmount": money(
+                            unit_price * 10 ** (2 - decimals), field=f"item {item['id']} price", decimals=decimals
+                        ),
+                        "quantity": units,
+                        "category": leaf_category(item),
+                        "productUrl": absolute_url(store.store_url, item.get("detailUrl")),
+                        "imageUrl": full_size_image(item.get("imageUrl")),
+                    }.items()
+                    if v is not None
+                }
+            )
     return items
 
 
@@ -210,8 +222,9 @@ def order_value(order: dict[str, Any]) -> int:
 
 def is_marketplace_order(order: dict[str, Any]) -> bool:
     """An order the store fulfils for another marketplace: its buyer belongs to that marketplace."""
-    return order.get("origin") == "Fulfillment" or bool(order.get("affiliateId")) or \
-        bool(order.get("marketplaceOrderId"))
+    return (
+        order.get("origin") == "Fulfillment" or bool(order.get("affiliateId")) or bool(order.get("marketplaceOrderId"))
+    )
 
 
 def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool) -> dict[str, Any]:
@@ -232,8 +245,10 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
         decimals = decimals if isinstance(decimals, int) and 0 <= decimals <= 2 else 2
         status = order.get("status", "")
         value = order_value(order)
-        shipping, tax = to_cents(totals.get("Shipping", 0) or 0, field="Shipping"), to_cents(totals.get("Tax", 0) or 0,
-                                                                                              field="Tax")
+        shipping, tax = (
+            to_cents(totals.get("Shipping", 0) or 0, field="Shipping"),
+            to_cents(totals.get("Tax", 0) or 0, field="Tax"),
+        )
         lines = [line_total(item) for item in order.get("items") or []]
         if decimals < 2:  # whole units that still add up to the rounded total
             scale = 10 ** (2 - decimals)
@@ -256,15 +271,20 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
             "discountsAmount": money(abs(totals.get("Discounts", 0) or 0), field="Discounts", decimals=decimals),
             "shippingMethod": clean_text(logistics[0].get("selectedSla")) if logistics else None,
             "acceptsMarketing": bool(preferences.get("optinNewsLetter")) if "optinNewsLetter" in preferences else None,
-            "customerData": {k: v for k, v in {
-                "firstName": clean_text(profile.get("firstName")),
-                "lastName": clean_text(profile.get("lastName")),
-                "phone": clean_text(profile.get("phone"), 40),
-                "company": clean_text(profile.get("corporateName")),
-            }.items() if v},
+            "customerData": {
+                k: v
+                for k, v in {
+                    "firstName": clean_text(profile.get("firstName")),
+                    "lastName": clean_text(profile.get("lastName")),
+                    "phone": clean_text(profile.get("phone"), 40),
+                    "company": clean_text(profile.get("corporateName")),
+                }.items()
+                if v
+            },
             "shippingAddress": _address((order.get("shippingData") or {}).get("address"), profile),
-            "lineItems": graphql_line_items(order, store, decimals=decimals,
-                                            totals=[t // 10 ** (2 - decimals) for t in lines]),
+            "lineItems": graphql_line_items(
+                order, store, decimals=decimals, totals=[t // 10 ** (2 - decimals) for t in lines]
+            ),
         }
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentEventError("bad_order_data", f"{exc.__class__.__name__}: {exc}") from None

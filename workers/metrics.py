@@ -9,18 +9,26 @@ from prometheus_client import Counter, Histogram
 TASKS = Counter("acsync_worker_events_total", "Events processed, by kind and outcome", ["kind", "outcome"])
 RETRIES = Counter("acsync_worker_retries_total", "Retries scheduled, by kind and reason", ["kind", "reason"])
 DEAD = Counter("acsync_worker_dead_letters_total", "Events sent to the dead-letter queue", ["kind", "reason"])
-AC_CALLS = Counter("acsync_ac_calls_total", "ActiveCampaign calls by event kind, endpoint and status",
-                   ["kind", "endpoint", "status"])
+AC_CALLS = Counter(
+    "acsync_ac_calls_total", "ActiveCampaign calls by event kind, endpoint and status", ["kind", "endpoint", "status"]
+)
 # Every ActiveCampaign answer per account (its API host, workers.stats.account_host: never a token) and
 # status class, counted by workers.ratelimit.RedisRateLimiter.observe: the account's budget as spent.
 AC_REQUESTS = Counter(
     "acsync_ac_requests_total", "ActiveCampaign answers by account (API host) and status class", ["account", "status"]
 )
 AC_STATUS_CLASSES = ("2xx", "3xx", "4xx", "429", "5xx", "error")
-LIMITER_WAIT = Histogram("acsync_ratelimit_wait_seconds", "Time spent waiting for a rate-limit slot",
-                         buckets=(0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0))
-END_TO_END = Histogram("acsync_event_latency_seconds", "From hook received to ActiveCampaign done", ["kind"],
-                       buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600))
+LIMITER_WAIT = Histogram(
+    "acsync_ratelimit_wait_seconds",
+    "Time spent waiting for a rate-limit slot",
+    buckets=(0.0, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)
+END_TO_END = Histogram(
+    "acsync_event_latency_seconds",
+    "From hook received to ActiveCampaign done",
+    ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
 
 
 def ac_status_class(status: int | None) -> str:
@@ -119,8 +127,14 @@ def start_worker_metrics_server(port: int, redis_url: str) -> None:
     registry.register(QueueCollector(redis_connection.connect(redis_url, socket_timeout=2, socket_connect_timeout=1)))
     start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
 
+
 # account: the ActiveCampaign account's API host (workers.stats.account_host), as in every metric
-WRITES = Counter("acsync_writer_writes_total", "Outbox writes settled by the account writers",
-                 ["account", "lane", "result"])
-WRITER_BATCH = Histogram("acsync_writer_batch_size", "Records per ActiveCampaign write call", ["lane"],
-                         buckets=(1, 2, 5, 10, 20, 30, 50, 100, 250))
+WRITES = Counter(
+    "acsync_writer_writes_total", "Outbox writes settled by the account writers", ["account", "lane", "result"]
+)
+WRITER_BATCH = Histogram(
+    "acsync_writer_batch_size",
+    "Records per ActiveCampaign write call",
+    ["lane"],
+    buckets=(1, 2, 5, 10, 20, 30, 50, 100, 250),
+)

@@ -9,16 +9,29 @@ from workers.logs import scrub
 
 log = logging.getLogger("acsync")
 
-SENSITIVE_KEYS = ("token", "secret", "password", "authorization", "api-token", "appkey", "app_key", "apptoken",
-                  "email", "cookie", "hook")
+SENSITIVE_KEYS = (
+    "token",
+    "secret",
+    "password",
+    "authorization",
+    "api-token",
+    "appkey",
+    "app_key",
+    "apptoken",
+    "email",
+    "cookie",
+    "hook",
+)
 
 
 def _clean(value: Any, depth: int = 0) -> Any:
     if depth > 12:
         return "[truncated]"
     if isinstance(value, dict):
-        return {k: ("[Filtered]" if any(s in str(k).lower() for s in SENSITIVE_KEYS) else _clean(v, depth + 1))
-                for k, v in value.items()}
+        return {
+            k: ("[Filtered]" if any(s in str(k).lower() for s in SENSITIVE_KEYS) else _clean(v, depth + 1))
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_clean(v, depth + 1) for v in value]
     if isinstance(value, str):
@@ -38,9 +51,13 @@ def init_sentry(dsn: str | None, *, component: str, transport: Any = None) -> bo
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.flask import FlaskIntegration
 
-    options: dict[str, Any] = {"dsn": dsn, "before_send": before_send,
-                               "integrations": [FlaskIntegration(), CeleryIntegration()],
-                               "server_name": component, "max_request_body_size": "never"}
+    options: dict[str, Any] = {
+        "dsn": dsn,
+        "before_send": before_send,
+        "integrations": [FlaskIntegration(), CeleryIntegration()],
+        "server_name": component,
+        "max_request_body_size": "never",
+    }
     if transport is not None:
         options["transport"] = transport
     sentry_sdk.init(**options)

@@ -150,8 +150,9 @@ def fresh_copy(message: bytes) -> bytes:
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-def sweep(client: redis.Redis, *, grace: float, now: float | None = None, batch: int = 200,
-          scan_depth: int = 1000) -> int:
+def sweep(
+    client: redis.Redis, *, grace: float, now: float | None = None, batch: int = 200, scan_depth: int = 1000
+) -> int:
     """Re-push the messages of events that should have started ``grace`` seconds ago and are nowhere."""
     now = time.time() if now is None else now
     repushed = 0
@@ -193,8 +194,9 @@ class Sweeper:
     queues; every ``HEARTBEAT_EVERY`` seconds it says this worker node lives; every ``interval`` seconds
     (one sweeper at a time cluster-wide) it recovers dead workers' events and lost messages."""
 
-    def __init__(self, client: redis.Redis, *, node: str = "", interval: float | None = None,
-                 grace: float | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, *, node: str = "", interval: float | None = None, grace: float | None = None
+    ) -> None:
         self.client = client
         self.node = node
         self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 15))

@@ -90,8 +90,7 @@ class Handoff:
             self.outbox.put(lane, key, payload, event.to_dict(), merge=lane == "contact", pipe=pipe)
             trail.record(event.event_id, "handed_off", pipe=pipe, lane=lane, record=Outbox.item_key(lane, key))
         if not self.writes and outcome is not None:
-            trail.record(event.event_id, "skipped", pipe=pipe, outcome=outcome,
-                         why=SKIP_REASONS.get(outcome, outcome))
+            trail.record(event.event_id, "skipped", pipe=pipe, outcome=outcome, why=SKIP_REASONS.get(outcome, outcome))
         for parts, values in self.records:
             self.ids.update_record(*parts, values=values, pipe=pipe)
         for parts, value in self.id_values:
@@ -116,8 +115,15 @@ class StoreContext:
 
     def for_event(self) -> StoreContext:
         """A copy with an empty handoff, for one event."""
-        return StoreContext(store=self.store, vtex=self.vtex, ids=self.ids, redis=self.redis, outbox=self.outbox,
-                            now=self.now, handoff=Handoff(self.outbox, self.ids))
+        return StoreContext(
+            store=self.store,
+            vtex=self.vtex,
+            ids=self.ids,
+            redis=self.redis,
+            outbox=self.outbox,
+            now=self.now,
+            handoff=Handoff(self.outbox, self.ids),
+        )
 
     def put(self, lane: str, key: str, payload: dict[str, Any]) -> None:
         if self.handoff is None:
@@ -168,8 +174,12 @@ def resolve_email(order: dict[str, Any], ctx: StoreContext) -> str:
     for message in ctx.vtex.conversation(order["orderId"]):
         for party in [*(message.get("to") or []), message.get("from") or {}]:
             candidate = (party.get("email") or "").strip()
-            if candidate and not is_masked(candidate) and "@" in candidate and \
-                    party.get("role", "Customer") == "Customer":
+            if (
+                candidate
+                and not is_masked(candidate)
+                and "@" in candidate
+                and party.get("role", "Customer") == "Customer"
+            ):
                 return candidate
     raise PermanentEventError("masked_email", "no real e-mail in the order, Master Data or its conversation")
 
@@ -220,8 +230,12 @@ def process_order(event: Event, ctx: StoreContext) -> str:
     placed = parse_time(order.get("creationDate")) or ctx.now()
     remember_order_time(ctx.ids, ctx.connection, fields["email"], placed)
     first = not record.get("fingerprint") and not record.get("ac_id")
-    payload = {"order": fields, "placed_at": placed, "tokens": estimate_tokens(fields),
-               "outcome": "created" if first else ("canceled" if status == "canceled" else "updated")}
+    payload = {
+        "order": fields,
+        "placed_at": placed,
+        "tokens": estimate_tokens(fields),
+        "outcome": "created" if first else ("canceled" if status == "canceled" else "updated"),
+    }
     ctx.put("order_historical" if historical else "order", order_id, payload)
     ctx.update_record("order", ctx.connection, order_id, values={**state, "fingerprint": print_})
     return "queued"
@@ -252,11 +266,20 @@ def process_cart(event: Event, ctx: StoreContext) -> str:
     if opened and opened.get("abandoned_at") and float(opened["abandoned_at"]) >= cart_time:
         return "cart_superseded"  # an older trigger than the customer's open cart: that cart stays as it is
     # keyed by customer: one open abandoned cart per customer per store, the latest trigger wins
-    ctx.put("cart", f"{ctx.connection}:{email_key(email)}", {
-        "connection": ctx.connection, "email": email, "checkout": checkout, "abandoned_at": cart_time,
-        "products": [product.__dict__ for product in products], "total": total, "currency": ctx.store.currency,
-        "order_url": f"{ctx.store.store_url}/checkout/cart/{payload['rclastcart'].strip()}",
-    })
+    ctx.put(
+        "cart",
+        f"{ctx.connection}:{email_key(email)}",
+        {
+            "connection": ctx.connection,
+            "email": email,
+            "checkout": checkout,
+            "abandoned_at": cart_time,
+            "products": [product.__dict__ for product in products],
+            "total": total,
+            "currency": ctx.store.currency,
+            "order_url": f"{ctx.store.store_url}/checkout/cart/{payload['rclastcart'].strip()}",
+        },
+    )
     return "queued"
 
 
@@ -264,8 +287,9 @@ def price_cart(ctx: StoreContext, parsed: ParsedCart, payload: dict[str, Any]) -
     """Unit prices in cents from checkout simulation; else ``rclastcartvalue`` split by quantity."""
     prices: dict[int, int] = {}
     try:
-        simulation = ctx.vtex.simulate([{"id": i.sku, "quantity": i.quantity, "seller": i.seller}
-                                        for i in parsed.items], parsed.sales_channel)
+        simulation = ctx.vtex.simulate(
+            [{"id": i.sku, "quantity": i.quantity, "seller": i.seller} for i in parsed.items], parsed.sales_channel
+        )
         for line in simulation.get("items") or []:
             index = int(line.get("requestIndex", -1))
             price = line.get("sellingPrice", line.get("price"))
@@ -280,9 +304,18 @@ def price_cart(ctx: StoreContext, parsed: ParsedCart, payload: dict[str, Any]) -
     products = []
     for index, item in enumerate(parsed.items):
         sku = sku_details(ctx, item.sku)
-        products.append(OrderProduct(externalid=item.sku, name=sku["name"], price=prices[index],
-                                     quantity=item.quantity, category=sku.get("category"), sku=item.sku,
-                                     image_url=sku.get("image_url"), product_url=sku.get("product_url")))
+        products.append(
+            OrderProduct(
+                externalid=item.sku,
+                name=sku["name"],
+                price=prices[index],
+                quantity=item.quantity,
+                category=sku.get("category"),
+                sku=item.sku,
+                image_url=sku.get("image_url"),
+                product_url=sku.get("product_url"),
+            )
+        )
     return products, sum(p.price * p.quantity for p in products)
 
 
@@ -331,8 +364,12 @@ def process_customer(event: Event, ctx: StoreContext) -> str:
     subscribe = bool(list_id and opted_in and not ctx.ids.get_id("subscribed", str(list_id), email_key(email)))
     if not changed and not subscribe:
         return "contact_unchanged"
-    contact: dict[str, Any] = {"email": email, "first_name": clean_text(payload.get("firstName")),
-                               "last_name": clean_text(payload.get("lastName")), "phone": clean_text(phone, 40)}
+    contact: dict[str, Any] = {
+        "email": email,
+        "first_name": clean_text(payload.get("firstName")),
+        "last_name": clean_text(payload.get("lastName")),
+        "phone": clean_text(phone, 40),
+    }
     if subscribe:
         contact["list_id"] = list_id
         ctx.handoff_set_id("subscribed", str(list_id), email_key(email), value="1")

@@ -88,13 +88,28 @@ class TaskPublisher:
         self._degraded_until = 0.0
         self._header_templates: dict[tuple[int, str], dict[str, Any]] = {}
 
-    def build_message(self, task_name: str, queue: str, args: tuple[Any, ...], *, task_id: str | None = None,
-                      countdown: float | None = None, retries: int = 0, argsrepr: str = "") -> bytes:
+    def build_message(
+        self,
+        task_name: str,
+        queue: str,
+        args: tuple[Any, ...],
+        *,
+        task_id: str | None = None,
+        countdown: float | None = None,
+        retries: int = 0,
+        argsrepr: str = "",
+    ) -> bytes:
         task_id = task_id or uuid.uuid4().hex
         message = self.celery.amqp.as_task_v2(
-            task_id, task_name, args=args, kwargs={}, countdown=countdown, retries=retries,
+            task_id,
+            task_name,
+            args=args,
+            kwargs={},
+            countdown=countdown,
+            retries=retries,
             # never let payloads (e-mails) leak into Flower or logs through argsrepr
-            argsrepr=argsrepr or f"<{task_name} {task_id}>", kwargsrepr="{}",
+            argsrepr=argsrepr or f"<{task_name} {task_id}>",
+            kwargsrepr="{}",
         )
         return self._envelope(message.body, message.headers, message.properties, queue)
 
@@ -129,8 +144,9 @@ class TaskPublisher:
     def event_message(self, event: Event, *, task_id: str | None = None, queue: str | None = None) -> bytes:
         """The message of a task that runs ``event`` now; the same as ``build_message`` makes, built faster."""
         task_id = task_id or event.event_id
-        headers = self._headers_for(event.task_name, task_id,
-                                    f"<{event.kind} event {event.event_id} store={event.store}>")
+        headers = self._headers_for(
+            event.task_name, task_id, f"<{event.kind} event {event.event_id} store={event.store}>"
+        )
         body: tuple[tuple[Any, ...], dict[str, Any], dict[str, Any]] = (  # Celery's (args, kwargs, embed)
             (event.to_dict(),),
             {},
@@ -142,10 +158,23 @@ class TaskPublisher:
         """Enqueue unless ``event.dedupe_key`` was accepted within the TTL (one round trip)."""
         message = self.event_message(event)
         now = time.time()
-        keys = [DEDUPE_PREFIX + event.dedupe_key, event.queue, pending.PENDING, pending.MESSAGES, pending.STARTED,
-                stats.minute_key(now)]
-        args = [event.event_id, dedupe_ttl_seconds, message, now, event.queue,
-                stats.hooks_field(event.kind, event.store), stats.MINUTE_TTL]
+        keys = [
+            DEDUPE_PREFIX + event.dedupe_key,
+            event.queue,
+            pending.PENDING,
+            pending.MESSAGES,
+            pending.STARTED,
+            stats.minute_key(now),
+        ]
+        args = [
+            event.event_id,
+            dedupe_ttl_seconds,
+            message,
+            now,
+            event.queue,
+            stats.hooks_field(event.kind, event.store),
+            stats.MINUTE_TTL,
+        ]
         if self.durability.min_replicas:
             first, replicas = self.script.call_durably(keys, args, self.durability.min_replicas, self._wait_ms())
         else:
@@ -185,8 +214,14 @@ class TaskPublisher:
         self._degraded_until = time.monotonic() + DEGRADED_FOR_SECONDS
         raise NotReplicated(f"{replicas} of {wanted} replica(s) confirmed the write")
 
-    def enqueue(self, event: Event, *, task_id: str | None = None, queue: str | None = None,
-                pipe: redis.client.Pipeline | None = None) -> str:
+    def enqueue(
+        self,
+        event: Event,
+        *,
+        task_id: str | None = None,
+        queue: str | None = None,
+        pipe: redis.client.Pipeline | None = None,
+    ) -> str:
         """Enqueue without dedupe (DLQ replays, backfills): a new task id, attempt count 0.
 
         ``queue`` overrides the kind's queue (backfills use their own, so history never delays live hooks).
@@ -197,8 +232,15 @@ class TaskPublisher:
         self.push(event.event_id, queue, self.event_message(event, task_id=task_id, queue=queue), pipe=pipe)
         return task_id
 
-    def push(self, event_id: str, queue: str, message: bytes, *, expected_start: float | None = None,
-             pipe: redis.client.Pipeline | None = None) -> None:
+    def push(
+        self,
+        event_id: str,
+        queue: str,
+        message: bytes,
+        *,
+        expected_start: float | None = None,
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         """LPUSH a built message and record it in the pending ledger, atomically.
 
         With ``pipe`` (a MULTI/EXEC pipeline of the caller's, e.g. the DLQ marking an entry replayed) the
@@ -211,4 +253,3 @@ class TaskPublisher:
         pending.record(pipe, event_id, queue, message, expected_start or time.time())
         if own:
             pipe.execute()
-

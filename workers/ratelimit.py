@@ -87,9 +87,17 @@ class Throttled(Exception):
 class RedisRateLimiter:
     """``acquire()`` for acclient's rate limiter hook, shared through Redis."""
 
-    def __init__(self, client: redis.Redis, account_key: str, rate: float, *, margin: float = 0.05,
-                 max_wait: float = 2.0, sleep: Callable[[float], None] = time.sleep,
-                 on_wait: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        account_key: str,
+        rate: float,
+        *,
+        margin: float = 0.05,
+        max_wait: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.key = KEY_PREFIX + account_key
@@ -117,7 +125,6 @@ class RedisRateLimiter:
             self._on_wait(wait_us / 1_000_000)
         if wait_us:
             self._sleep(wait_us / 1_000_000)
-
 
     def observe(self, status: int | None, headers: Mapping[str, str]) -> None:
         """Adapt to the account's other users: ActiveCampaign's budget is shared by every integration.

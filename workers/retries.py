@@ -24,14 +24,15 @@ class RetrySettings:
 
     @classmethod
     def from_env(cls) -> RetrySettings:
-        return cls(base=float(os.environ.get("ACSYNC_RETRY_BASE_SECONDS", 2.0)),
-                   cap=min(float(os.environ.get("ACSYNC_RETRY_CAP_SECONDS", MAX_COUNTDOWN_SECONDS)),
-                           MAX_COUNTDOWN_SECONDS),
-                   max_attempts=int(os.environ.get("ACSYNC_MAX_ATTEMPTS", 10)))
+        return cls(
+            base=float(os.environ.get("ACSYNC_RETRY_BASE_SECONDS", 2.0)),
+            cap=min(float(os.environ.get("ACSYNC_RETRY_CAP_SECONDS", MAX_COUNTDOWN_SECONDS)), MAX_COUNTDOWN_SECONDS),
+            max_attempts=int(os.environ.get("ACSYNC_MAX_ATTEMPTS", 10)),
+        )
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^attempt)]; never above the cap (< visibility timeout)."""
-        return random.uniform(0, min(self.cap, self.base * (2 ** attempt)))
+        return random.uniform(0, min(self.cap, self.base * (2**attempt)))
 
 
 def is_retryable(exc: BaseException) -> bool:

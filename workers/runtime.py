@@ -43,10 +43,17 @@ class Runtime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        client = redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5,
-                                          health_check_interval=30)
-        return cls(settings=settings, redis=client, publisher=TaskPublisher(workers.app, client),
-                   dlq=DeadLetterQueue(client), stats=Stats(client), retry=RetrySettings.from_env())
+        client = redis_connection.connect(
+            settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+        )
+        return cls(
+            settings=settings,
+            redis=client,
+            publisher=TaskPublisher(workers.app, client),
+            dlq=DeadLetterQueue(client),
+            stats=Stats(client),
+            retry=RetrySettings.from_env(),
+        )
 
     def context(self, store_name: str) -> StoreContext:
         with self._lock:
@@ -54,12 +61,16 @@ class Runtime:
                 store = self.settings.stores.get(store_name)
                 if store is None:
                     raise PermanentEventError("unknown_store", f"{store_name} is not in the stores file")
-                vtex = VTEXClient(api_url=store.vtex.api_url, app_key=store.vtex.app_key,
-                                  app_token=store.vtex.app_token)
-                self._contexts[store_name] = StoreContext(store=store, vtex=vtex,
-                                                          ids=IdStore(self.redis, store.ac_account_key),
-                                                          redis=self.redis,
-                                                          outbox=Outbox(self.redis, store.ac_account_key))
+                vtex = VTEXClient(
+                    api_url=store.vtex.api_url, app_key=store.vtex.app_key, app_token=store.vtex.app_token
+                )
+                self._contexts[store_name] = StoreContext(
+                    store=store,
+                    vtex=vtex,
+                    ids=IdStore(self.redis, store.ac_account_key),
+                    redis=self.redis,
+                    outbox=Outbox(self.redis, store.ac_account_key),
+                )
             return self._contexts[store_name]
 
 

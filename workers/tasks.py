@@ -72,8 +72,9 @@ def _check_configuration(**_: Any) -> None:
     # started once the node's heartbeat stops (a SIGKILLed or lost host), instead of waiting for kombu
     node = f"{socket.gethostname()}:{os.getpid()}"
     os.environ[NODE_ENV] = node
-    pending.Sweeper(redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5),
-                    node=node).start()
+    pending.Sweeper(
+        redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5), node=node
+    ).start()
     port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
     if port:
         metrics.start_worker_metrics_server(int(port), settings.redis_url)
@@ -96,8 +97,9 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     mark_started(runtime.redis, event, attempt, os.environ.get(NODE_ENV, ""))
     token = current_kind.set(event.kind)
     ctx = None
-    with log_context(event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id,
-                     attempt=attempt):
+    with log_context(
+        event_id=event.event_id, store=event.store, kind=event.kind, task_id=task.request.id, attempt=attempt
+    ):
         try:
             ctx = runtime.context(event.store).for_event()
             outcome = HANDLERS[event.kind](event, ctx)
@@ -113,8 +115,15 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
             runtime.stats.incr(f"deferred:{event.kind}", pipe=pipe)
             trail = Trail(runtime.redis)
             _noted_steps(trail, event, ctx, pipe)
-            trail.record(event.event_id, "retry_scheduled", pipe=pipe, reason=reason, due=time.time() + delay,
-                         attempt=attempt, deferred=True)
+            trail.record(
+                event.event_id,
+                "retry_scheduled",
+                pipe=pipe,
+                reason=reason,
+                due=time.time() + delay,
+                attempt=attempt,
+                deferred=True,
+            )
             pipe.execute()
             log.info("event deferred for %.1fs: %s", delay, reason)
             return None
@@ -125,8 +134,10 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
             current_kind.reset(token)
         if ctx.handoff.writes:  # the account's writer reports the event when ActiveCampaign has it
             runtime.stats.incr(f"handed_off:{event.kind}")
-            log.info("event handed to the ActiveCampaign writer (%s)",
-                     ", ".join(f"{lane} {key}" for lane, key, _ in ctx.handoff.writes))
+            log.info(
+                "event handed to the ActiveCampaign writer (%s)",
+                ", ".join(f"{lane} {key}" for lane, key, _ in ctx.handoff.writes),
+            )
             return outcome
         latency = max(0.0, time.time() - event.received_at)
         metrics.TASKS.labels(event.kind, outcome).inc()
@@ -142,8 +153,9 @@ def mark_started(client: Any, event: Event, attempt: int, node: str) -> None:
     pipe = client.pipeline(transaction=True)
     pending.started(pipe, event.event_id, node)
     trail = Trail(client)
-    trail.record(event.event_id, "received", at=event.received_at, pipe=pipe, kind=event.kind, store=event.store,
-                 attempt=attempt)
+    trail.record(
+        event.event_id, "received", at=event.received_at, pipe=pipe, kind=event.kind, store=event.store, attempt=attempt
+    )
     trail.record(event.event_id, "started", pipe=pipe, attempt=attempt, store=event.store, worker=node or None)
     link = link_id(event.kind, event.payload)
     if link:
@@ -170,8 +182,14 @@ def fail(runtime: Any, event: Event, exc: BaseException, attempt: int, *, ctx: A
         pipe = runtime.redis.pipeline(transaction=False)
         runtime.stats.incr(f"retries:{event.kind}", pipe=pipe)
         _noted_steps(trail, event, ctx, pipe)
-        trail.record(event.event_id, "retry_scheduled", pipe=pipe, reason=decision.reason,
-                     due=time.time() + decision.delay, attempt=attempt + 1)
+        trail.record(
+            event.event_id,
+            "retry_scheduled",
+            pipe=pipe,
+            reason=decision.reason,
+            due=time.time() + decision.delay,
+            attempt=attempt + 1,
+        )
         pipe.execute()
         log.warning("attempt %d failed (%s); retrying in %.1fs", attempt + 1, describe(exc), decision.delay)
         return
@@ -205,8 +223,13 @@ def _report_to_sentry(event: Event, exc: BaseException) -> None:
 def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> None:
     """Run the event again in ``countdown`` seconds: at once on its queue, or through the Redis schedule
     (``workers.schedule``), never as a Celery countdown held in a worker's memory."""
-    message = runtime.publisher.build_message(event.task_name, event.queue, (event.to_dict(),), retries=retries,
-                                              argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>")
+    message = runtime.publisher.build_message(
+        event.task_name,
+        event.queue,
+        (event.to_dict(),),
+        retries=retries,
+        argsrepr=f"<{event.kind} event {event.event_id} store={event.store}>",
+    )
     if countdown <= 0:
         runtime.publisher.push(event.event_id, event.queue, message)
     else:

@@ -6,14 +6,14 @@ from acclient.resources.ecom_customers import EcomCustomers
 from acclient.resources.ecom_orders import SOURCE_REALTIME, SOURCE_SYNC, EcomOrders, OrderProduct
 
 __all__ = [
-           "SOURCE_REALTIME",
-           "SOURCE_SYNC",
-           "BulkImport",
-           "Connections",
-           "Contacts",
-           "EcomCustomers",
-           "EcomOrders",
-           "OrderProduct",
-           "Page",
-           "chunk_contacts",
+    "SOURCE_REALTIME",
+    "SOURCE_SYNC",
+    "BulkImport",
+    "Connections",
+    "Contacts",
+    "EcomCustomers",
+    "EcomOrders",
+    "OrderProduct",
+    "Page",
+    "chunk_contacts",
 ]

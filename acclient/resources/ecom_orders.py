@@ -51,14 +51,30 @@ class OrderProduct:
         )
 
 
-_MONEY = {"total_price": "totalPrice", "shipping_amount": "shippingAmount", "tax_amount": "taxAmount",
-          "discount_amount": "discountAmount"}
-_DATES = {"external_created_date": "externalCreatedDate", "external_updated_date": "externalUpdatedDate",
-          "abandoned_date": "abandonedDate"}
-_PLAIN = {"externalid": "externalid", "externalcheckoutid": "externalcheckoutid", "email": "email",
-          "currency": "currency", "order_number": "orderNumber", "order_url": "orderUrl",
-          "shipping_method": "shippingMethod", "source": "source", "connection_id": "connectionid",
-          "customer_id": "customerid", "order_discounts": "orderDiscounts"}
+_MONEY = {
+    "total_price": "totalPrice",
+    "shipping_amount": "shippingAmount",
+    "tax_amount": "taxAmount",
+    "discount_amount": "discountAmount",
+}
+_DATES = {
+    "external_created_date": "externalCreatedDate",
+    "external_updated_date": "externalUpdatedDate",
+    "abandoned_date": "abandonedDate",
+}
+_PLAIN = {
+    "externalid": "externalid",
+    "externalcheckoutid": "externalcheckoutid",
+    "email": "email",
+    "currency": "currency",
+    "order_number": "orderNumber",
+    "order_url": "orderUrl",
+    "shipping_method": "shippingMethod",
+    "source": "source",
+    "connection_id": "connectionid",
+    "customer_id": "customerid",
+    "order_discounts": "orderDiscounts",
+}
 
 
 def order_fields(**values: Any) -> dict[str, Any]:
@@ -113,9 +129,16 @@ class EcomOrders(Resource):
         tax_amount, discount_amount, external_updated_date, order_discounts."""
         return self._create(
             order_fields(
-                connection_id=connection_id, customer_id=customer_id, externalid=externalid, email=email,
-                products=list(products), total_price=total_price, currency=currency,
-                external_created_date=external_created_date, source=source, **optional,
+                connection_id=connection_id,
+                customer_id=customer_id,
+                externalid=externalid,
+                email=email,
+                products=list(products),
+                total_price=total_price,
+                currency=currency,
+                external_created_date=external_created_date,
+                source=source,
+                **optional,
             )
         )
 
@@ -137,9 +160,16 @@ class EcomOrders(Resource):
         """Create an abandoned cart; ``order_url`` is the place for the cart-recovery link."""
         return self._create(
             order_fields(
-                connection_id=connection_id, customer_id=customer_id, externalcheckoutid=externalcheckoutid,
-                email=email, products=list(products), total_price=total_price, currency=currency,
-                abandoned_date=abandoned_date, external_created_date=external_created_date, source=source,
+                connection_id=connection_id,
+                customer_id=customer_id,
+                externalcheckoutid=externalcheckoutid,
+                email=email,
+                products=list(products),
+                total_price=total_price,
+                currency=currency,
+                abandoned_date=abandoned_date,
+                external_created_date=external_created_date,
+                source=source,
                 **optional,
             )
         )
@@ -157,8 +187,9 @@ class EcomOrders(Resource):
     ) -> dict[str, Any] | None:
         if (externalid is None) == (externalcheckoutid is None):
             raise ValueError("find needs exactly one of externalid or externalcheckoutid")
-        key, value = ("externalid", externalid) if externalid is not None else ("externalcheckoutid",
-                                                                                  externalcheckoutid)
+        key, value = (
+            ("externalid", externalid) if externalid is not None else ("externalcheckoutid", externalcheckoutid)
+        )
         filters = {"connectionid": str(connection_id), key: str(value)}
         for order in self.iterate(filters=filters):
             if str(order.get("connectionid")) == str(connection_id) and str(order.get(key)) == str(value):

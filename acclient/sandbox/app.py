@@ -84,8 +84,13 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     limiter = SlidingWindowLimiter(config.requests_per_second)
     faults = FaultInjector(config.faults, seed=config.seed)
     state = SandboxState(store=store, config=config, faults=faults)
-    app.extensions["ac_sandbox"] = {"store": store, "config": config, "limiter": limiter, "faults": faults,
-                                    "state": state}
+    app.extensions["ac_sandbox"] = {
+        "store": store,
+        "config": config,
+        "limiter": limiter,
+        "faults": faults,
+        "state": state,
+    }
 
     # ---------------------------------------------------------------- request pipeline
     @app.before_request
@@ -123,9 +128,15 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     def log_request(response: Response) -> Response:
         if request.path.startswith("/api/3/"):
             endpoint = request.url_rule.rule if request.url_rule else request.path
-            store.log.record(method=request.method, endpoint=endpoint, path=request.path,
-                             status=response.status_code, account=g.get("account"), at=g.get("started", 0.0),
-                             extra=g.get("log_extra"))
+            store.log.record(
+                method=request.method,
+                endpoint=endpoint,
+                path=request.path,
+                status=response.status_code,
+                account=g.get("account"),
+                at=g.get("started", 0.0),
+                extra=g.get("log_extra"),
+            )
             if response.status_code < 400 and config.requests_per_second:
                 response.headers["RateLimit-Limit"] = str(int(config.requests_per_second))
                 response.headers["RateLimit-Remaining"] = str(g.get("remaining", 0))
@@ -153,8 +164,9 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     def body(key: str) -> dict[str, Any]:
         payload = request.get_json(silent=True)
         if not isinstance(payload, dict) or not isinstance(payload.get(key), dict):
-            raise Invalid([error(f"The request body must be a JSON object with a '{key}' object.", "body_invalid")],
-                          status=400)
+            raise Invalid(
+                [error(f"The request body must be a JSON object with a '{key}' object.", "body_invalid")], status=400
+            )
         return payload[key]
 
     def written(result: Any, status: int = 201) -> tuple[Response, int]:
@@ -169,8 +181,12 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             raise NotFound(f"{label} with id {record_id}")
         return row
 
-    def listing(table: str, key: str, rows: list[dict[str, Any]] | None = None,
-                match: Callable[[dict[str, Any]], bool] | None = None) -> Response:
+    def listing(
+        table: str,
+        key: str,
+        rows: list[dict[str, Any]] | None = None,
+        match: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Response:
         with store.lock:
             items = list(rows if rows is not None else account().tables[table].values())
         for name, value in request.args.items():
@@ -190,9 +206,10 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             offset = max(0, int(request.args.get("offset", 0)))
         except ValueError:
             raise Invalid([error("limit and offset must be integers.", "param_invalid")], status=400) from None
-        page = items[offset: offset + limit]
-        return jsonify({key: page, "meta": {"total": str(len(items)),
-                                            "page_input": {"limit": limit, "offset": offset}}})
+        page = items[offset : offset + limit]
+        return jsonify(
+            {key: page, "meta": {"total": str(len(items)), "page_input": {"limit": limit, "offset": offset}}}
+        )
 
     # ---------------------------------------------------------------- contacts
     @app.post("/api/3/contact/sync")
@@ -208,8 +225,18 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             acct = account()
             existing = next((c for c in acct.tables["contacts"].values() if c["email"].lower() == email.lower()), None)
             if existing is None:
-                contact = acct.insert("contacts", {"email": email, "firstName": "", "lastName": "", "phone": "",
-                                                   "cdate": now_iso(), "udate": now_iso(), **changes})
+                contact = acct.insert(
+                    "contacts",
+                    {
+                        "email": email,
+                        "firstName": "",
+                        "lastName": "",
+                        "phone": "",
+                        "cdate": now_iso(),
+                        "udate": now_iso(),
+                        **changes,
+                    },
+                )
                 status = 201
             else:
                 existing.update(changes, udate=now_iso())
@@ -266,9 +293,18 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             for row in acct.tables["connections"].values():
                 if (row["service"], row["externalid"]) == (fields["service"], fields["externalid"]):
                     raise duplicate("A connection with this service and externalid already exists.", "externalid")
-            row = acct.insert("connections", {**{n: str(fields[n]) for n in connection_fields}, "isInternal": "0",
-                                              "status": "1", "syncStatus": "0", "listId": str(fields.get("listId", 0)),
-                                              "cdate": now_iso(), "udate": now_iso()})
+            row = acct.insert(
+                "connections",
+                {
+                    **{n: str(fields[n]) for n in connection_fields},
+                    "isInternal": "0",
+                    "status": "1",
+                    "syncStatus": "0",
+                    "listId": str(fields.get("listId", 0)),
+                    "cdate": now_iso(),
+                    "udate": now_iso(),
+                },
+            )
             return written({"connection": dict(row)})
 
     @app.get("/api/3/connections")
@@ -308,10 +344,17 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             key = (str(fields["connectionid"]), str(fields["externalid"]))
             if any((r["connectionid"], r["externalid"]) == key for r in acct.tables["ecomCustomers"].values()):
                 raise duplicate("A customer with this externalid already exists for this connection.", "externalid")
-            row = acct.insert("ecomCustomers", {"connectionid": key[0], "externalid": key[1],
-                                                "email": str(fields["email"]),
-                                                "acceptsMarketing": str(fields.get("acceptsMarketing", "0")),
-                                                "totalRevenue": "0", "totalOrders": "0"})
+            row = acct.insert(
+                "ecomCustomers",
+                {
+                    "connectionid": key[0],
+                    "externalid": key[1],
+                    "email": str(fields["email"]),
+                    "acceptsMarketing": str(fields.get("acceptsMarketing", "0")),
+                    "totalRevenue": "0",
+                    "totalOrders": "0",
+                },
+            )
             # AC relates a customer to the contact with its e-mail, creating the contact if there is none: AC's
             # WooCommerce plugin syncs abandoned carts of new shoppers with POST /ecomCustomers + /ecomOrders only.
             acct.upsert_contact(row["email"], {})
@@ -326,9 +369,18 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             # Like AC: a list by e-mail also returns a cross-store aggregate row with connectionid "0".
             own = [r for r in rows if r["email"].lower() == email.lower()]
             if own:
-                rows = [{"id": "0", "connectionid": "0", "connection": None, "externalid": "0", "email": email,
-                         "totalOrders": str(sum(int(r["totalOrders"]) for r in own)),
-                         "totalRevenue": str(sum(int(r["totalRevenue"]) for r in own))}, *rows]
+                rows = [
+                    {
+                        "id": "0",
+                        "connectionid": "0",
+                        "connection": None,
+                        "externalid": "0",
+                        "email": email,
+                        "totalOrders": str(sum(int(r["totalOrders"]) for r in own)),
+                        "totalRevenue": str(sum(int(r["totalRevenue"]) for r in own)),
+                    },
+                    *rows,
+                ]
         return listing("ecomCustomers", "ecomCustomers", rows=rows)
 
     @app.route("/api/3/ecomCustomers/<record_id>", methods=["GET", "PUT", "DELETE"])
@@ -343,8 +395,13 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             fields = body("ecomCustomer")
             if "email" in fields and not EMAIL_RE.match(str(fields["email"])):
                 raise Invalid([error("Email address is not valid", "email_invalid", "email")])
-            row.update({k: str(v) for k, v in fields.items()
-                        if k in ("email", "externalid", "acceptsMarketing") and v is not None})
+            row.update(
+                {
+                    k: str(v)
+                    for k, v in fields.items()
+                    if k in ("email", "externalid", "acceptsMarketing") and v is not None
+                }
+            )
             return written({"ecomCustomer": dict(row)}, 200)
 
     # ---------------------------------------------------------------- e-commerce orders and carts
@@ -359,8 +416,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
                 if not fields.get("externalCreatedDate"):
                     errors.append(missing("order", "externalCreatedDate"))
             elif fields.get("externalcheckoutid"):
-                errors += [missing("order", n) for n in ("abandonedDate", "externalCreatedDate")
-                           if not fields.get(n)]
+                errors += [missing("order", n) for n in ("abandonedDate", "externalCreatedDate") if not fields.get(n)]
             if not fields.get("orderProducts"):
                 errors.append(missing("order", "orderProducts"))
         if "email" in fields and fields["email"] is not None and not EMAIL_RE.match(str(fields["email"])):
@@ -369,8 +425,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             errors.append(error("The currency must be a 3-letter ISO code.", "field_invalid", "currency"))
         for name in ("totalPrice", "shippingAmount", "taxAmount", "discountAmount"):
             if name in fields and not non_negative_int(fields[name]):
-                errors.append(error(f"The order {name} must be a non-negative integer (cents).", "field_invalid",
-                                    name))
+                errors.append(error(f"The order {name} must be a non-negative integer (cents).", "field_invalid", name))
         if "source" in fields and str(fields["source"]) not in ("0", "1"):
             errors.append(error("The order source must be 0 or 1.", "field_invalid", "source"))
         for name in ("externalCreatedDate", "externalUpdatedDate", "abandonedDate"):
@@ -391,21 +446,32 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
         pointer = f"orderProducts/{index}"
         if not isinstance(product, dict):
             return [error(f"Product {index} must be an object.", "field_invalid", pointer)]
-        errors = [error(f"Product {index} {n} was not provided.", "field_missing", f"{pointer}/{n}")
-                  for n in ("externalid", "name", "price", "quantity") if product.get(n) in (None, "")]
+        errors = [
+            error(f"Product {index} {n} was not provided.", "field_missing", f"{pointer}/{n}")
+            for n in ("externalid", "name", "price", "quantity")
+            if product.get(n) in (None, "")
+        ]
         if product.get("price") not in (None, "") and not non_negative_int(product["price"]):
-            errors.append(error(f"Product {index} price must be a non-negative integer (cents).", "field_invalid",
-                                f"{pointer}/price"))
+            errors.append(
+                error(
+                    f"Product {index} price must be a non-negative integer (cents).",
+                    "field_invalid",
+                    f"{pointer}/price",
+                )
+            )
         quantity = product.get("quantity")
         if quantity not in (None, "") and (not non_negative_int(quantity) or int(quantity) < 1):
-            errors.append(error(f"Product {index} quantity must be a positive integer.", "field_invalid",
-                                f"{pointer}/quantity"))
+            errors.append(
+                error(f"Product {index} quantity must be a positive integer.", "field_invalid", f"{pointer}/quantity")
+            )
         return errors
 
     def check_unique_order(acct: Account, fields: dict[str, Any], own_id: str | None) -> None:
         connection = str(fields.get("connectionid"))
-        for key, title in (("externalid", "An order with this externalid already exists for this connection."),
-                           ("externalcheckoutid", "A cart with this externalcheckoutid already exists.")):
+        for key, title in (
+            ("externalid", "An order with this externalid already exists for this connection."),
+            ("externalcheckoutid", "A cart with this externalcheckoutid already exists."),
+        ):
             value = fields.get(key)
             if not value:
                 continue
@@ -415,8 +481,17 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
 
     def stored_order(fields: dict[str, Any]) -> dict[str, Any]:
         row = {k: v for k, v in fields.items() if v is not None}
-        for name in ("connectionid", "customerid", "externalid", "externalcheckoutid", "totalPrice",
-                     "shippingAmount", "taxAmount", "discountAmount", "source"):
+        for name in (
+            "connectionid",
+            "customerid",
+            "externalid",
+            "externalcheckoutid",
+            "totalPrice",
+            "shippingAmount",
+            "taxAmount",
+            "discountAmount",
+            "source",
+        ):
             if name in row:
                 row[name] = str(row[name])
         return row
@@ -432,8 +507,15 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
             check_connection(fields["connectionid"])
             customer = acct.tables["ecomCustomers"].get(str(fields["customerid"]))
             if customer is None or customer["connectionid"] != str(fields["connectionid"]):
-                raise Invalid([error(f"Customer {fields['customerid']} does not exist for this connection.",
-                                     "related_missing", "customerid")])
+                raise Invalid(
+                    [
+                        error(
+                            f"Customer {fields['customerid']} does not exist for this connection.",
+                            "related_missing",
+                            "customerid",
+                        )
+                    ]
+                )
             check_unique_order(acct, fields, None)
             row = stored_order(fields)
             row["state"] = "1" if fields.get("externalid") else "2"

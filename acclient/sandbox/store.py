@@ -12,8 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 # v3 resources, then what the sandbox keeps for the Ecommerce GraphQL API ("COFE") and the bulk contact import.
-TABLES = ("contacts", "contactLists", "connections", "ecomCustomers", "ecomOrders",
-          "cofe_orders", "cofe_products", "bulk_imports")
+TABLES = (
+    "contacts",
+    "contactLists",
+    "connections",
+    "ecomCustomers",
+    "ecomOrders",
+    "cofe_orders",
+    "cofe_products",
+    "bulk_imports",
+)
 
 
 def now_iso() -> str:
@@ -44,16 +52,27 @@ class Account:
         changes = {k: v for k, v in values.items() if v not in (None, "", [], {})}
         contact = self.find_contact(email)
         if contact is None:
-            return self.insert("contacts", {"email": email, "firstName": "", "lastName": "", "phone": "",
-                                            "cdate": now_iso(), "udate": now_iso(), **changes})
+            return self.insert(
+                "contacts",
+                {
+                    "email": email,
+                    "firstName": "",
+                    "lastName": "",
+                    "phone": "",
+                    "cdate": now_iso(),
+                    "udate": now_iso(),
+                    **changes,
+                },
+            )
         if changes:
             contact.update(changes, udate=now_iso())
         return contact
 
     def refresh_customer_totals(self, customer_id: str) -> None:
         """Recompute an e-commerce customer's totalOrders/totalRevenue from its orders (carts do not count)."""
-        orders = [o for o in self.tables["ecomOrders"].values() if o["customerid"] == customer_id
-                  and o.get("externalid")]
+        orders = [
+            o for o in self.tables["ecomOrders"].values() if o["customerid"] == customer_id and o.get("externalid")
+        ]
         customer = self.tables["ecomCustomers"].get(customer_id)
         if customer is not None:
             customer["totalOrders"] = str(len(orders))
@@ -73,13 +92,21 @@ class RequestLog:
         self.operations: Counter[str] = Counter()
         self.entries: deque[dict[str, Any]] = deque(maxlen=keep)
 
-    def record(self, *, method: str, endpoint: str, path: str, status: int, account: str | None, at: float,
-               extra: Mapping[str, Any] | None = None) -> None:
+    def record(
+        self,
+        *,
+        method: str,
+        endpoint: str,
+        path: str,
+        status: int,
+        account: str | None,
+        at: float,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         key = f"{method} {endpoint}"
         self.counts[key] += 1
         self.statuses[f"{key} {status}"] += 1
-        entry = {"method": method, "endpoint": endpoint, "path": path, "status": status, "account": account,
-                 "at": at}
+        entry = {"method": method, "endpoint": endpoint, "path": path, "status": status, "account": account, "at": at}
         if extra:
             entry.update(extra)
             self.records[key] += int(extra.get("records", 0))

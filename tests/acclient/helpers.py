@@ -28,8 +28,13 @@ def set_faults(server: BackgroundServer, **faults: Any) -> None:
 
 
 def make_connection(ac: ActiveCampaign, externalid: str = "mystore") -> dict[str, Any]:
-    return ac.connections.create(service="vtex", externalid=externalid, name="My Store",
-                                 logo_url="https://example.com/logo.png", link_url="https://example.com")
+    return ac.connections.create(
+        service="vtex",
+        externalid=externalid,
+        name="My Store",
+        logo_url="https://example.com/logo.png",
+        link_url="https://example.com",
+    )
 
 
 class CountingLimiter:

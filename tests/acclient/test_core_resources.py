@@ -14,8 +14,15 @@ from acclient import (
 )
 from tests.acclient.helpers import client_for, make_connection, request_log, state
 
-SHIRT = OrderProduct(externalid="sku-1", name="Shirt", price=4990, quantity=2, category="Tops",
-                     image_url="https://cdn.example.com/shirt.jpg", product_url="https://example.com/shirt/p")
+SHIRT = OrderProduct(
+    externalid="sku-1",
+    name="Shirt",
+    price=4990,
+    quantity=2,
+    category="Tops",
+    image_url="https://cdn.example.com/shirt.jpg",
+    product_url="https://example.com/shirt/p",
+)
 
 
 @pytest.fixture
@@ -81,8 +88,9 @@ def test_connection_create_list_retrieve_update_delete(ac):
     assert ac.connections.list().total == 1
     assert ac.connections.find(service="vtex", externalid="mystore")["id"] == connection["id"]
     assert ac.connections.find(service="vtex", externalid="other") is None
-    assert ac.connections.update(connection["id"], name="Renamed", link_url="https://new.example.com")["name"] == \
-        "Renamed"
+    assert (
+        ac.connections.update(connection["id"], name="Renamed", link_url="https://new.example.com")["name"] == "Renamed"
+    )
     ac.connections.delete(connection["id"])
     with pytest.raises(NotFoundError):
         ac.connections.retrieve(connection["id"])
@@ -105,8 +113,9 @@ def test_connection_missing_fields_lists_every_missing_field(ac):
 # ------------------------------------------------------------------ e-commerce customers
 def test_customer_create_list_find_update(ac):
     connection = make_connection(ac)
-    customer = ac.ecom_customers.create(connection_id=connection["id"], externalid="ana@example.com",
-                                        email="ana@example.com", accepts_marketing=True)
+    customer = ac.ecom_customers.create(
+        connection_id=connection["id"], externalid="ana@example.com", email="ana@example.com", accepts_marketing=True
+    )
     assert customer["acceptsMarketing"] == "1"
     # The list by e-mail alone includes AC's aggregate row (connectionid "0"); find must skip it.
     page = ac.ecom_customers.list(filters={"email": "ana@example.com"})
@@ -133,24 +142,43 @@ def test_duplicate_customer_per_connection(ac):
 @pytest.fixture
 def customer(ac):
     connection = make_connection(ac)
-    return ac.ecom_customers.create(connection_id=connection["id"], externalid="ana@example.com",
-                                    email="ana@example.com")
+    return ac.ecom_customers.create(
+        connection_id=connection["id"], externalid="ana@example.com", email="ana@example.com"
+    )
 
 
 def test_create_order_sends_cents_dates_and_products(ac, ac_sandbox, customer):
     order = ac.ecom_orders.create_order(
-        connection_id=customer["connectionid"], customer_id=customer["id"], externalid="v1001-01",
-        email="ana@example.com", products=[SHIRT], total_price=10980, currency="brl",
+        connection_id=customer["connectionid"],
+        customer_id=customer["id"],
+        externalid="v1001-01",
+        email="ana@example.com",
+        products=[SHIRT],
+        total_price=10980,
+        currency="brl",
         external_created_date="2026-11-27T10:30:00.1234567-03:00",
-        shipping_amount=1000, discount_amount=0, tax_amount=0, order_number="1001",
-        order_url="https://example.com/account/orders/v1001-01", shipping_method="Normal")
+        shipping_amount=1000,
+        discount_amount=0,
+        tax_amount=0,
+        order_number="1001",
+        order_url="https://example.com/account/orders/v1001-01",
+        shipping_method="Normal",
+    )
     assert order["state"] == "1"
     [row] = state(ac_sandbox)["ecomOrders"]
     assert row["totalPrice"] == "10980" and row["currency"] == "BRL" and row["shippingAmount"] == "1000"
     assert row["externalCreatedDate"] == "2026-11-27T10:30:00-03:00"
-    assert row["orderProducts"] == [{"externalid": "sku-1", "name": "Shirt", "price": 4990, "quantity": 2,
-                                     "category": "Tops", "imageUrl": "https://cdn.example.com/shirt.jpg",
-                                     "productUrl": "https://example.com/shirt/p"}]
+    assert row["orderProducts"] == [
+        {
+            "externalid": "sku-1",
+            "name": "Shirt",
+            "price": 4990,
+            "quantity": 2,
+            "category": "Tops",
+            "imageUrl": "https://cdn.example.com/shirt.jpg",
+            "productUrl": "https://example.com/shirt/p",
+        }
+    ]
     assert ac.ecom_orders.retrieve(order["id"])["externalid"] == "v1001-01"
     assert ac.ecom_orders.find(connection_id=customer["connectionid"], externalid="v1001-01")["id"] == order["id"]
 
@@ -158,15 +186,30 @@ def test_create_order_sends_cents_dates_and_products(ac, ac_sandbox, customer):
 def test_fractional_cents_raise_before_any_request(ac, ac_sandbox, customer):
     before = request_log(ac_sandbox)["total"]
     with pytest.raises(ValueError):
-        ac.ecom_orders.create_order(connection_id=customer["connectionid"], customer_id=customer["id"],
-                                    externalid="x", email="ana@example.com", products=[SHIRT],
-                                    total_price=109.8, currency="BRL", external_created_date="2026-11-27T10:30:00Z")
+        ac.ecom_orders.create_order(
+            connection_id=customer["connectionid"],
+            customer_id=customer["id"],
+            externalid="x",
+            email="ana@example.com",
+            products=[SHIRT],
+            total_price=109.8,
+            currency="BRL",
+            external_created_date="2026-11-27T10:30:00Z",
+        )
     assert request_log(ac_sandbox)["total"] == before
 
 
 def test_duplicate_order_externalid(ac, customer):
-    args = dict(connection_id=customer["connectionid"], customer_id=customer["id"], externalid="v1", email="a@b.co",
-                products=[SHIRT], total_price=9980, currency="BRL", external_created_date="2026-11-27T10:30:00Z")
+    args = dict(
+        connection_id=customer["connectionid"],
+        customer_id=customer["id"],
+        externalid="v1",
+        email="a@b.co",
+        products=[SHIRT],
+        total_price=9980,
+        currency="BRL",
+        external_created_date="2026-11-27T10:30:00Z",
+    )
     ac.ecom_orders.create_order(**args)
     with pytest.raises(DuplicateError):
         ac.ecom_orders.create_order(**args)
@@ -174,15 +217,23 @@ def test_duplicate_order_externalid(ac, customer):
 
 def test_abandoned_cart_then_conversion_then_delete(ac, ac_sandbox, customer):
     cart = ac.ecom_orders.create_abandoned_cart(
-        connection_id=customer["connectionid"], customer_id=customer["id"], externalcheckoutid="cart-abc",
-        email="ana@example.com", products=[SHIRT], total_price=9980, currency="BRL",
-        abandoned_date="2026-11-27T09:00:00+00:00", external_created_date="2026-11-27T08:00:00+00:00",
-        order_url="https://example.com/checkout/cart/add?sku=1&qty=2&seller=1&sc=1")
+        connection_id=customer["connectionid"],
+        customer_id=customer["id"],
+        externalcheckoutid="cart-abc",
+        email="ana@example.com",
+        products=[SHIRT],
+        total_price=9980,
+        currency="BRL",
+        abandoned_date="2026-11-27T09:00:00+00:00",
+        external_created_date="2026-11-27T08:00:00+00:00",
+        order_url="https://example.com/checkout/cart/add?sku=1&qty=2&seller=1&sc=1",
+    )
     assert cart["state"] == "2" and "externalid" not in cart
     found = ac.ecom_orders.find(connection_id=customer["connectionid"], externalcheckoutid="cart-abc")
     assert found["id"] == cart["id"]
-    converted = ac.ecom_orders.update(cart["id"], externalid="v2002-01",
-                                      external_created_date="2026-11-27T10:00:00+00:00")
+    converted = ac.ecom_orders.update(
+        cart["id"], externalid="v2002-01", external_created_date="2026-11-27T10:00:00+00:00"
+    )
     assert converted["state"] == "3" and converted["externalid"] == "v2002-01"
     with pytest.raises(ValueError):
         ac.ecom_orders.find(connection_id=customer["connectionid"])
@@ -191,9 +242,18 @@ def test_abandoned_cart_then_conversion_then_delete(ac, ac_sandbox, customer):
 
 
 def test_order_missing_required_fields_is_validation_error(ac, customer):
-    body = {"ecomOrder": {"connectionid": customer["connectionid"], "customerid": customer["id"],
-                          "externalid": "v9", "email": "a@b.co", "currency": "BRL", "totalPrice": 100, "source": 1,
-                          "orderProducts": [{"name": "no id", "price": 1.5, "quantity": 0}]}}
+    body = {
+        "ecomOrder": {
+            "connectionid": customer["connectionid"],
+            "customerid": customer["id"],
+            "externalid": "v9",
+            "email": "a@b.co",
+            "currency": "BRL",
+            "totalPrice": 100,
+            "source": 1,
+            "orderProducts": [{"name": "no id", "price": 1.5, "quantity": 0}],
+        }
+    }
     with pytest.raises(ValidationError) as caught:
         ac.requestor.request("POST", "/ecomOrders", body=body)
     pointers = {e.pointer for e in caught.value.errors}
@@ -206,8 +266,13 @@ def test_order_missing_required_fields_is_validation_error(ac, customer):
 # ------------------------------------------------------------------ lists: pagination, filters, ordering
 def test_pagination_filters_and_ordering(ac, ac_sandbox):
     for n in range(45):
-        ac.connections.create(service="svc-even" if n % 2 == 0 else "svc-odd", externalid=f"store-{n:02d}",
-                              name=f"Store {n}", logo_url="https://e.co/l.png", link_url="https://e.co")
+        ac.connections.create(
+            service="svc-even" if n % 2 == 0 else "svc-odd",
+            externalid=f"store-{n:02d}",
+            name=f"Store {n}",
+            logo_url="https://e.co/l.png",
+            link_url="https://e.co",
+        )
     last_page = ac.connections.list(limit=20, offset=40)
     assert (len(last_page.items), last_page.total, last_page.has_more) == (5, 45, False)
     assert ac.connections.list().limit == 20 and len(ac.connections.list().items) == 20

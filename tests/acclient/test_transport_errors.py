@@ -32,8 +32,10 @@ def test_sandbox_answers_429_with_retry_after_past_five_per_second(limited_sandb
             ac.contacts.sync(f"u{n}@example.com")
     assert caught.value.status == 429 and caught.value.retryable
     assert caught.value.retry_after is not None and caught.value.retry_after >= 1
-    assert request_log(limited_sandbox)["by_status"] == {"POST /api/3/contact/sync 201": 5,
-                                                          "POST /api/3/contact/sync 429": 1}
+    assert request_log(limited_sandbox)["by_status"] == {
+        "POST /api/3/contact/sync 201": 5,
+        "POST /api/3/contact/sync 429": 1,
+    }
 
 
 def test_default_in_process_limiter_stays_under_the_limit(limited_sandbox):
@@ -52,8 +54,10 @@ def test_transport_waits_retry_after_then_succeeds(ac_sandbox):
     ac = client_for(ac_sandbox, transport=transport)
     ac.contacts.sync("ana@example.com")  # a POST: safe to repeat after a 429, the server refused it
     assert slept == [1.0]  # exactly the Retry-After the sandbox sent, once, before the one retry
-    assert request_log(ac_sandbox)["by_status"] == {"POST /api/3/contact/sync 429": 1,
-                                                    "POST /api/3/contact/sync 201": 1}
+    assert request_log(ac_sandbox)["by_status"] == {
+        "POST /api/3/contact/sync 429": 1,
+        "POST /api/3/contact/sync 201": 1,
+    }
 
 
 def test_long_retry_after_is_raised_not_slept(ac_sandbox):
@@ -84,16 +88,21 @@ def test_read_timeout_is_a_retryable_transport_error(ac_sandbox):
 
 
 def test_refused_connection_is_retried_then_reported_as_not_sent():
-    ac = ActiveCampaign(api_url=f"http://127.0.0.1:{free_port()}", api_token="t", connect_timeout=0.5,
-                        retry_policy=RetryPolicy(max_retries=1, backoff_base=0.01))
+    ac = ActiveCampaign(
+        api_url=f"http://127.0.0.1:{free_port()}",
+        api_token="t",
+        connect_timeout=0.5,
+        retry_policy=RetryPolicy(max_retries=1, backoff_base=0.01),
+    )
     with pytest.raises(TransportError) as caught:
         ac.contacts.sync("x@example.com")
     assert caught.value.retryable and not caught.value.request_sent
 
 
 def test_api_url_is_preferred_and_account_is_a_fallback():
-    assert ActiveCampaign(api_token="t", api_url="https://acme.api-us2.com/api/3/").api_url == \
-        "https://acme.api-us2.com"
+    assert (
+        ActiveCampaign(api_token="t", api_url="https://acme.api-us2.com/api/3/").api_url == "https://acme.api-us2.com"
+    )
     assert ActiveCampaign(api_token="t", account="acme").api_url == "https://acme.api-us1.com"
     with pytest.raises(ValueError):
         ActiveCampaign(api_token="t")
@@ -103,8 +112,13 @@ def test_api_url_is_preferred_and_account_is_a_fallback():
 
 @responses.activate
 def test_503_with_http_date_retry_after_is_a_rate_limit_error():
-    responses.add(responses.GET, "https://acme.api-us1.com/api/3/contacts/1", status=503,
-                  headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}, body="")
+    responses.add(
+        responses.GET,
+        "https://acme.api-us1.com/api/3/contacts/1",
+        status=503,
+        headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"},
+        body="",
+    )
     ac = ActiveCampaign(api_token="t", account="acme", retry_policy=RetryPolicy(max_retries=0))
     with pytest.raises(RateLimitError) as caught:
         ac.contacts.retrieve(1)
@@ -113,8 +127,13 @@ def test_503_with_http_date_retry_after_is_a_rate_limit_error():
 
 @responses.activate
 def test_html_error_page_becomes_server_error_and_empty_success_body_is_empty_dict():
-    responses.add(responses.GET, "https://acme.api-us1.com/api/3/contacts/1", status=502,
-                  body="<html>Bad gateway</html>", content_type="text/html")
+    responses.add(
+        responses.GET,
+        "https://acme.api-us1.com/api/3/contacts/1",
+        status=502,
+        body="<html>Bad gateway</html>",
+        content_type="text/html",
+    )
     responses.add(responses.DELETE, "https://acme.api-us1.com/api/3/ecomOrders/7", status=200, body="")
     ac = ActiveCampaign(api_token="t", account="acme", retry_policy=RetryPolicy(max_retries=0))
     with pytest.raises(ServerError) as caught:

@@ -6,8 +6,10 @@ import pytest
 from acclient.values import decimal_to_cents, to_cents, to_iso8601
 
 
-@pytest.mark.parametrize(("value", "cents"), [(0, 0), (1999, 1999), (1999.0, 1999), (Decimal("1999"), 1999),
-                                              ("1999", 1999), (Decimal("1999.00"), 1999)])
+@pytest.mark.parametrize(
+    ("value", "cents"),
+    [(0, 0), (1999, 1999), (1999.0, 1999), (Decimal("1999"), 1999), ("1999", 1999), (Decimal("1999.00"), 1999)],
+)
 def test_integral_amounts_pass(value, cents):
     assert to_cents(value) == cents
 

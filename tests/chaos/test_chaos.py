@@ -69,8 +69,10 @@ class Stack:
     worker_names: list[str] = field(default_factory=list)
 
     def start_worker(self, name: str) -> None:
-        self.group.start(name, [*commands.WORKER, "-n", f"{name}@%h", "-c", "2", "--without-mingle",
-                                "--without-gossip", "-l", "WARNING"])
+        self.group.start(
+            name,
+            [*commands.WORKER, "-n", f"{name}@%h", "-c", "2", "--without-mingle", "--without-gossip", "-l", "WARNING"],
+        )
         self.worker_names.append(name)
 
     def start_writer(self, name: str) -> None:
@@ -91,12 +93,22 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     server = start_private_redis(persistent=True)
     ports = {name: free_port() for name in ("ac", "vtex", "ingest")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = {**os.environ, "REDIS_URL": server.url, "ACSYNC_STORES": str(tmp_path / "stores.toml"),
-           "ACSYNC_LOG_LEVEL": "WARNING", "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
-           "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}", "ACSYNC_INGEST_WORKERS": "2",
-           "ACSYNC_VISIBILITY_TIMEOUT": "20", "ACSYNC_RETRY_BASE_SECONDS": "0.2", "ACSYNC_RETRY_CAP_SECONDS": "3",
-           "ACSYNC_MAX_ATTEMPTS": "40", "ACSYNC_SWEEP_INTERVAL_SECONDS": "5",
-           "ACSYNC_SWEEP_GRACE_SECONDS": "30", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    env = {
+        **os.environ,
+        "REDIS_URL": server.url,
+        "ACSYNC_STORES": str(tmp_path / "stores.toml"),
+        "ACSYNC_LOG_LEVEL": "WARNING",
+        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
+        "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}",
+        "ACSYNC_INGEST_WORKERS": "2",
+        "ACSYNC_VISIBILITY_TIMEOUT": "20",
+        "ACSYNC_RETRY_BASE_SECONDS": "0.2",
+        "ACSYNC_RETRY_CAP_SECONDS": "3",
+        "ACSYNC_MAX_ATTEMPTS": "40",
+        "ACSYNC_SWEEP_INTERVAL_SECONDS": "5",
+        "ACSYNC_SWEEP_GRACE_SECONDS": "30",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
     (tmp_path / "metrics").mkdir()
     group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
     stack = Stack(redis=server, group=group, urls=urls, ports=ports, spool_path=tmp_path / "spool.db")
@@ -105,16 +117,28 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         group.start("vtex", [*commands.VTEX_SANDBOX, "--port", str(ports["vtex"]), "--account", STORE])
         group.wait_http("ac", urls["ac"] + "/__sandbox/state")
         group.wait_http("vtex", urls["vtex"] + "/__sandbox/requests")
-        connection = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit()
-                                    ).connections.create(service="vtex", externalid=STORE, name="Chaos",
-                                                         logo_url="https://l", link_url="https://k")
-        (tmp_path / "stores.toml").write_text(render_stores_toml({STORE: {
-            "hook_secret": SECRET, "store_url": "https://www.chaosstore.com", "currency": "BRL",
-            "abandoned_cart_min_age_minutes": 60,
-            "activecampaign": {"api_url": urls["ac"], "api_token": DEFAULT_TOKEN,
-                               "connection_id": int(connection["id"]), "requests_per_second": AC_RPS},
-            "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
-        }}))
+        connection = ActiveCampaign(
+            api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit()
+        ).connections.create(service="vtex", externalid=STORE, name="Chaos", logo_url="https://l", link_url="https://k")
+        (tmp_path / "stores.toml").write_text(
+            render_stores_toml(
+                {
+                    STORE: {
+                        "hook_secret": SECRET,
+                        "store_url": "https://www.chaosstore.com",
+                        "currency": "BRL",
+                        "abandoned_cart_min_age_minutes": 60,
+                        "activecampaign": {
+                            "api_url": urls["ac"],
+                            "api_token": DEFAULT_TOKEN,
+                            "connection_id": int(connection["id"]),
+                            "requests_per_second": AC_RPS,
+                        },
+                        "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
+                    }
+                }
+            )
+        )
         stack.start_ingest("ingest-1")
         stack.start_worker("worker-a")
         stack.start_worker("worker-b")
@@ -146,13 +170,17 @@ def post(stack: Stack, session: requests.Session, kind: str, body: dict[str, Any
     path = {"order": "orders", "cart": "carts", "customer": "customers"}[kind]
     for attempt in range(10):
         try:
-            response = session.post(f"{stack.urls['ingest']}/hooks/vtex/{STORE}/{path}", json=body, timeout=5,
-                                    headers={"X-Hook-Secret": SECRET})
+            response = session.post(
+                f"{stack.urls['ingest']}/hooks/vtex/{STORE}/{path}",
+                json=body,
+                timeout=5,
+                headers={"X-Hook-Secret": SECRET},
+            )
             if response.status_code < 500:
                 return response.status_code
         except requests.RequestException:
             pass
-        time.sleep(min(2.0, 0.2 * 2 ** attempt))
+        time.sleep(min(2.0, 0.2 * 2**attempt))
     return None
 
 
@@ -171,8 +199,15 @@ def build_plan(rng: random.Random, total: int) -> tuple[list[tuple[str, Any]], d
     for n in range(orders):
         order_id = f"vchaos{n:05d}-01"
         email = f"buyer{n % max(1, orders // 3)}@example.com"
-        approved = make_order(order_id, email=email, created=T0, last_change=T0 + timedelta(minutes=5),
-                              account=STORE, items=[(str(20 + n % 9), 1 + n % 3, 1000 + 10 * n)], shipping=500)
+        approved = make_order(
+            order_id,
+            email=email,
+            created=T0,
+            last_change=T0 + timedelta(minutes=5),
+            account=STORE,
+            items=[(str(20 + n % 9), 1 + n % 3, 1000 + 10 * n)],
+            shipping=500,
+        )
         final = approved
         plan.append(("seed", approved))
         plan.append(("order", approved))
@@ -186,23 +221,42 @@ def build_plan(rng: random.Random, total: int) -> tuple[list[tuple[str, Any]], d
         expected["orders"][order_id] = final
     old = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
     for n in range(carts):
-        body = {"email": f"cart{n}@example.com", "rclastcart": f"add?sku={20 + n % 5}&qty=1&seller=1&sc=1",
-                "rclastcartvalue": "49.90", "rclastsessiondate": old, "firstName": "Cart"}
+        body = {
+            "email": f"cart{n}@example.com",
+            "rclastcart": f"add?sku={20 + n % 5}&qty=1&seller=1&sc=1",
+            "rclastcartvalue": "49.90",
+            "rclastsessiondate": old,
+            "firstName": "Cart",
+        }
         plan.append(("cart", body))
         expected["carts"][checkout_id(body["email"], body["rclastcart"])] = body
     for n in range(customers):
-        body = {"email": f"person{n}@example.com", "firstName": f"Person{n}", "lastName": "Chaos",
-                "updatedIn": T0.isoformat()}
+        body = {
+            "email": f"person{n}@example.com",
+            "firstName": f"Person{n}",
+            "lastName": "Chaos",
+            "updatedIn": T0.isoformat(),
+        }
         plan.append(("customer", body))
         expected["customers"][body["email"]] = body
     for n in range(UNKNOWN_ORDERS):  # never seeded: VTEX answers 404
-        unknown = make_order(f"vunknown{n:03d}-01", email=f"ghost{n}@example.com", created=T0,
-                             last_change=T0 + timedelta(minutes=5), account=STORE)
+        unknown = make_order(
+            f"vunknown{n:03d}-01",
+            email=f"ghost{n}@example.com",
+            created=T0,
+            last_change=T0 + timedelta(minutes=5),
+            account=STORE,
+        )
         plan.append(("unknown_order", unknown))
         expected["dead"][f"order:{unknown['orderId']}"] = "order_not_found"
     for n, junk in enumerate(JUNK_CARTS):
-        body = {"email": f"junkcart{n}@example.com", "rclastcart": junk, "rclastcartvalue": "49.90",
-                "rclastsessiondate": old, "firstName": "Junk"}
+        body = {
+            "email": f"junkcart{n}@example.com",
+            "rclastcart": junk,
+            "rclastcartvalue": "49.90",
+            "rclastsessiondate": old,
+            "firstName": "Junk",
+        }
         plan.append(("cart", body))
         expected["dead"][f"cart:{checkout_id(body['email'], junk)}"] = "unparsable_cart"
     # shuffle whole order stories as units would be complex; interleave the other kinds instead
@@ -224,8 +278,13 @@ def build_plan(rng: random.Random, total: int) -> tuple[list[tuple[str, Any]], d
 
 def order_hook(order: dict[str, Any], *, late: bool = False) -> dict[str, Any]:
     change = order["lastChange"] if not late else order["lastChange"].replace(".1234567", ".7654321")
-    return {"OrderId": order["orderId"], "State": order["status"], "LastChange": change, "CurrentChange": change,
-            "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY}}
+    return {
+        "OrderId": order["orderId"],
+        "State": order["status"],
+        "LastChange": change,
+        "CurrentChange": change,
+        "Origin": {"Account": STORE, "Key": DEFAULT_APP_KEY},
+    }
 
 
 def ledger_key(kind: str, payload: dict[str, Any]) -> str:
@@ -268,8 +327,7 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
     plan, expected = build_plan(rng, EVENTS)
     ledger = Ledger()
     session = requests.Session()
-    faults = {"error_rate": 0.2, "error_after_write_rate": 0.05, "latency_spike_rate": 0.05,
-              "latency_spike_ms": 300}
+    faults = {"error_rate": 0.2, "error_after_write_rate": 0.05, "latency_spike_rate": 0.05, "latency_spike_ms": 300}
     requests.post(stack.urls["ac"] + "/__sandbox/faults", json=faults, timeout=5).raise_for_status()
     set_vtex_faults(stack)
     stop_bursts = threading.Event()
@@ -285,8 +343,11 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
 
     threading.Thread(target=bursts, daemon=True).start()
     posts = [p for p in plan if p[0] != "seed"]
-    chaos_points = {len(posts) // 4: "kill worker", len(posts) // 2: "restart redis", 3 * len(posts) // 4:
-                    "restart ingest"}
+    chaos_points = {
+        len(posts) // 4: "kill worker",
+        len(posts) // 2: "restart redis",
+        3 * len(posts) // 4: "restart ingest",
+    }
     done_chaos: list[str] = []
     sent = 0
     kill_armed_at: int | None = None  # VTEX slowed so that worker-a holds events when it is killed
@@ -334,8 +395,9 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
         if action:
             done_chaos.append(action)
         if kind in ("order", "late", "unknown_order"):
-            ledger.record(f"order:{item['orderId']}", post(stack, session, "order", order_hook(item,
-                                                                                            late=kind == "late")))
+            ledger.record(
+                f"order:{item['orderId']}", post(stack, session, "order", order_hook(item, late=kind == "late"))
+            )
         elif kind == "cart":
             ledger.record(f"cart:{checkout_id(item['email'], item['rclastcart'])}", post(stack, session, "cart", item))
         else:
@@ -363,8 +425,10 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
     for event_id, killed_at in held.items():
         ends = [step["at"] for step in trail.steps(event_id) if step["step"] in FINAL_STEPS and step["at"] >= killed_at]
         recovered_in[event_id] = min(ends) - killed_at if ends else None
-    print(f"\nkill-to-recovery of the {len(held)} events the killed worker held: "
-          f"{sorted(round(v, 1) if v is not None else v for v in recovered_in.values())} s")
+    print(
+        f"\nkill-to-recovery of the {len(held)} events the killed worker held: "
+        f"{sorted(round(v, 1) if v is not None else v for v in recovered_in.values())} s"
+    )
     assert all(v is not None and v <= 120 for v in recovered_in.values()), recovered_in
 
     state = requests.get(stack.urls["ac"] + "/__sandbox/state", timeout=10).json()["accounts"]["sandbox"]
@@ -373,8 +437,9 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
     dead_reasons: dict[str, list[str]] = defaultdict(list)
     for entry in dead:
         dead_reasons[ledger_key(entry["kind"], entry["event"]["payload"])].append(entry["reason"])
-    unexpected_dead = [f"{key} {reasons}" for key, reasons in dead_reasons.items()
-                       if reasons != [expected["dead"].get(key)]]
+    unexpected_dead = [
+        f"{key} {reasons}" for key, reasons in dead_reasons.items() if reasons != [expected["dead"].get(key)]
+    ]
     missing_dead = [key for key in expected["dead"] if key not in dead_reasons]
     doomed_unaccepted = [key for key in expected["dead"] if not ledger.accepted(key)]
 
@@ -424,22 +489,27 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
             elif contacts.get(email) and contacts[email][0]["firstName"] != body["firstName"]:
                 wrong.append(f"{email} first name {contacts[email][0]['firstName']!r}")
     duplicated = [f"{duplicated_cofe} GraphQL orders"] if duplicated_cofe else []
-    duplicated += [k for k, v in by_externalid.items() if len(v) > 1] + \
-        [k for k, v in by_checkout.items() if len(v) > 1] + [k for k, v in contacts.items() if len(v) > 1]
+    duplicated += (
+        [k for k, v in by_externalid.items() if len(v) > 1]
+        + [k for k, v in by_checkout.items() if len(v) > 1]
+        + [k for k, v in contacts.items() if len(v) > 1]
+    )
     customers_by_email: dict[str, int] = defaultdict(int)
     for customer in state.get("ecomCustomers", []):
         customers_by_email[customer["email"].lower()] += 1
     duplicated += [f"ecomCustomer {k}" for k, v in customers_by_email.items() if v > 1]
     log = requests.get(stack.urls["ac"] + "/__sandbox/requests", timeout=10).json()
     statuses = {s for answers in ledger.answers.values() for s in answers}
-    print(f"\nCHAOS REPORT events={sum(len(v) for v in ledger.answers.values())} accepted_distinct={accepted} "
-          f"lost={len(lost)} duplicated={len(duplicated)} wrong={len(wrong)} dead_letters={len(dead)} "
-          f"injected_dead={len(expected['dead'])} unexpected_dead={len(unexpected_dead)} "
-          f"missing_dead={len(missing_dead)} "
-          f"ac_requests={log['total']} ac_429={sum(v for k, v in log['by_status'].items() if k.endswith(' 429'))} "
-          f"ac_500={sum(v for k, v in log['by_status'].items() if k.endswith(' 500'))} "
-          f"bursts={burst_count[0]} drain_s={drained_in:.0f} answers={sorted(statuses, key=str)} "
-          f"dead_reasons={sorted({e['reason'] for e in dead})}")
+    print(
+        f"\nCHAOS REPORT events={sum(len(v) for v in ledger.answers.values())} accepted_distinct={accepted} "
+        f"lost={len(lost)} duplicated={len(duplicated)} wrong={len(wrong)} dead_letters={len(dead)} "
+        f"injected_dead={len(expected['dead'])} unexpected_dead={len(unexpected_dead)} "
+        f"missing_dead={len(missing_dead)} "
+        f"ac_requests={log['total']} ac_429={sum(v for k, v in log['by_status'].items() if k.endswith(' 429'))} "
+        f"ac_500={sum(v for k, v in log['by_status'].items() if k.endswith(' 500'))} "
+        f"bursts={burst_count[0]} drain_s={drained_in:.0f} answers={sorted(statuses, key=str)} "
+        f"dead_reasons={sorted({e['reason'] for e in dead})}"
+    )
     for entry in dead:
         errors = defaultdict(int)
         for attempt in entry["attempts"]:

@@ -39,8 +39,14 @@ def queued(client_: redis.Redis, kind: str) -> list[dict[str, Any]]:
     for raw in reversed(client_.lrange(QUEUE_FOR_KIND[kind], 0, -1)):
         envelope = json.loads(raw)
         args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        out.append({"task": envelope["headers"]["task"], "id": envelope["headers"]["id"], "event": args[0],
-                    "argsrepr": envelope["headers"]["argsrepr"]})
+        out.append(
+            {
+                "task": envelope["headers"]["task"],
+                "id": envelope["headers"]["id"],
+                "event": args[0],
+                "argsrepr": envelope["headers"]["argsrepr"],
+            }
+        )
     return out
 
 

@@ -28,10 +28,16 @@ def running_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
     """gunicorn ingest (two workers, the spool at tmp_path/spool.db) on a free port: its base URL."""
     (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(tmp_path / "stores.toml"),
-           "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}", "ACSYNC_INGEST_WORKERS": "2",
-           "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-           "ACSYNC_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ACSYNC_STORES": str(tmp_path / "stores.toml"),
+        "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}",
+        "ACSYNC_INGEST_WORKERS": "2",
+        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "ACSYNC_LOG_LEVEL": "WARNING",
+    }
     group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
     group.start("ingest", commands.INGEST)
     try:
@@ -49,10 +55,8 @@ def gunicorn_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
 
 def test_hook_over_real_http_is_enqueued_once(gunicorn_ingest, redis_url):
     headers = {"X-Hook-Secret": SECRETS["mystore"]}
-    first = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers,
-                          timeout=5)
-    again = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers,
-                          timeout=5)
+    first = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers, timeout=5)
+    again = requests.post(gunicorn_ingest + "/hooks/vtex/mystore/orders", json=order_hook(), headers=headers, timeout=5)
     assert first.status_code == 200 and again.status_code == 200  # VTEX: always 200 within 5 s
     assert first.json()["duplicate"] is False and again.json()["duplicate"] is True
     assert again.json()["event_id"] == first.json()["event_id"]
@@ -84,8 +88,10 @@ def test_chunked_oversized_body_is_413_over_real_http(gunicorn_ingest):
     host, port = gunicorn_ingest.removeprefix("http://").split(":")
     chunk = b"x" * 65536
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /hooks/vtex/mystore/carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"X-Hook-Secret: " + SECRETS["mystore"].encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /hooks/vtex/mystore/carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Hook-Secret: " + SECRETS["mystore"].encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         try:
             for _ in range(6):  # 384 KiB > 256 KiB
                 sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")

@@ -19,11 +19,14 @@ def test_vtex_ping_answers_200_without_auth(client, redis_client):
     assert queue_total(redis_client) == 0
 
 
-@pytest.mark.parametrize(("path", "body", "kind"), [
-    ("/hooks/vtex/mystore/orders", order_hook(), "order"),
-    ("/hooks/vtex/mystore/carts", cart_trigger(), "cart"),
-    ("/hooks/vtex/mystore/customers", customer_trigger(), "customer"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "kind"),
+    [
+        ("/hooks/vtex/mystore/orders", order_hook(), "order"),
+        ("/hooks/vtex/mystore/carts", cart_trigger(), "cart"),
+        ("/hooks/vtex/mystore/customers", customer_trigger(), "customer"),
+    ],
+)
 def test_accepted_hook_enqueues_exactly_one_task_with_the_payload(client, redis_client, path, body, kind):
     response = client.post(path, json=body, headers=auth())
     assert response.status_code == 200  # VTEX's Feed v3 guide: always 200 within 5,000 ms
@@ -102,25 +105,30 @@ def test_unknown_store_is_404_and_enqueues_nothing(client, redis_client):
     assert queue_total(redis_client) == 0
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Hook-Secret": "wrong"}, {"X-Hook-Secret": ""},
-                                     auth("otherstore")])
+@pytest.mark.parametrize("headers", [{}, {"X-Hook-Secret": "wrong"}, {"X-Hook-Secret": ""}, auth("otherstore")])
 def test_missing_wrong_or_other_stores_secret_is_401(client, redis_client, headers):
-    for path, body in (("/hooks/vtex/mystore/orders", order_hook()), ("/hooks/vtex/mystore/carts", cart_trigger()),
-                       ("/hooks/vtex/mystore/customers", customer_trigger())):
+    for path, body in (
+        ("/hooks/vtex/mystore/orders", order_hook()),
+        ("/hooks/vtex/mystore/carts", cart_trigger()),
+        ("/hooks/vtex/mystore/customers", customer_trigger()),
+    ):
         response = client.post(path, json=body, headers=headers)
         assert response.status_code == 401 and response.json["error"] == "unauthorized"
         assert "secret-0123456789" not in response.get_data(as_text=True)
     assert queue_total(redis_client) == 0
 
 
-@pytest.mark.parametrize(("path", "body", "field"), [
-    ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": ""}, "OrderId"),
-    ("/hooks/vtex/mystore/orders", {k: v for k, v in order_hook().items() if k != "State"}, "State"),
-    ("/hooks/vtex/mystore/orders", {**order_hook(), "LastChange": "yesterday"}, "LastChange"),
-    ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": "x/../../etc"}, "OrderId"),
-    ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": None}, "OrderId"),
-    ("/hooks/vtex/mystore/orders", {**order_hook(), "Domain": "Ana\r\nBcc: x@evil.com"}, "Domain"),
-])
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": ""}, "OrderId"),
+        ("/hooks/vtex/mystore/orders", {k: v for k, v in order_hook().items() if k != "State"}, "State"),
+        ("/hooks/vtex/mystore/orders", {**order_hook(), "LastChange": "yesterday"}, "LastChange"),
+        ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": "x/../../etc"}, "OrderId"),
+        ("/hooks/vtex/mystore/orders", {**order_hook(), "OrderId": None}, "OrderId"),
+        ("/hooks/vtex/mystore/orders", {**order_hook(), "Domain": "Ana\r\nBcc: x@evil.com"}, "Domain"),
+    ],
+)
 def test_order_hook_validation_errors_are_400_with_fields(client, redis_client, path, body, field):
     # VTEX resends a refused order hook, so orders stay strict (Master Data triggers: test_triggers.py)
     response = client.post(path, json=body, headers=auth())
@@ -136,7 +144,9 @@ def test_tolerant_parsing_of_loose_vtex_bodies(client, redis_client):
     nulls = {**order_hook(order_id="v2-01"), "LastState": None, "CurrentChange": None, "Domain": None}
     assert client.post("/hooks/vtex/mystore/orders", json=nulls, headers=auth()).status_code == 200
     assert [m["event"]["payload"].get("LastState", "absent") for m in queued(redis_client, "order")] == [
-        "absent", "absent"]
+        "absent",
+        "absent",
+    ]
     cart = {**cart_trigger(), "rclastcartvalue": 129.9, "firstName": "{!firstName}", "unknown": "x"}
     assert client.post("/hooks/vtex/mystore/carts", json=cart, headers=auth()).status_code == 200
     [message] = queued(redis_client, "cart")
@@ -148,14 +158,22 @@ def test_origin_account_must_match_the_store(client, redis_client):
     assert response.status_code == 400 and "Origin" in response.json["fields"]
 
 
-@pytest.mark.parametrize(("data", "detail"), [
-    ("{not json", None), ("[1, 2]", "the body must be a JSON object"), ('"text"', "the body must be a JSON object"),
-    ("\xff\xfe", None), ('{"a":' * 5000 + "1" + "}" * 5000, "JSON nested too deeply"),
-    ('{"a":' * 40 + "1" + "}" * 40, "JSON nested too deeply"),
-    # not JSON by RFC 8259 even if Python's json module takes them: NaN/Infinity, a lone surrogate, UTF-16
-    ('{"email": NaN}', None), ('{"rclastcartvalue": Infinity}', None), (b'{"email": "\xed\xa0\x80"}', None),
-    ('{"email": "a@b.co"}'.encode("utf-16"), None),
-])
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        ("{not json", None),
+        ("[1, 2]", "the body must be a JSON object"),
+        ('"text"', "the body must be a JSON object"),
+        ("\xff\xfe", None),
+        ('{"a":' * 5000 + "1" + "}" * 5000, "JSON nested too deeply"),
+        ('{"a":' * 40 + "1" + "}" * 40, "JSON nested too deeply"),
+        # not JSON by RFC 8259 even if Python's json module takes them: NaN/Infinity, a lone surrogate, UTF-16
+        ('{"email": NaN}', None),
+        ('{"rclastcartvalue": Infinity}', None),
+        (b'{"email": "\xed\xa0\x80"}', None),
+        ('{"email": "a@b.co"}'.encode("utf-16"), None),
+    ],
+)
 def test_malformed_json_is_400(client, redis_client, data, detail):
     response = client.post("/hooks/vtex/mystore/carts", data=data, content_type="application/json", headers=auth())
     assert response.status_code == 400 and response.json["error"] == "malformed_json"
@@ -165,8 +183,9 @@ def test_malformed_json_is_400(client, redis_client, data, detail):
 
 
 def test_wrong_content_type_is_415(client):
-    response = client.post("/hooks/vtex/mystore/orders", data=json.dumps(order_hook()), content_type="text/plain",
-                           headers=auth())
+    response = client.post(
+        "/hooks/vtex/mystore/orders", data=json.dumps(order_hook()), content_type="text/plain", headers=auth()
+    )
     assert response.status_code == 415
 
 
@@ -175,9 +194,13 @@ def test_oversized_body_is_413_with_or_without_content_length(client, redis_clie
     response = client.post("/hooks/vtex/mystore/carts", data=huge, content_type="application/json", headers=auth())
     assert response.status_code == 413 and response.json["error"] == "payload_too_large"
 
-    streamed = client.post("/hooks/vtex/mystore/carts", input_stream=io.BytesIO(huge.encode()),
-                           content_type="application/json", headers={**auth(), "Transfer-Encoding": "chunked"},
-                           environ_overrides={"wsgi.input_terminated": True})  # as gunicorn sets for chunked
+    streamed = client.post(
+        "/hooks/vtex/mystore/carts",
+        input_stream=io.BytesIO(huge.encode()),
+        content_type="application/json",
+        headers={**auth(), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )  # as gunicorn sets for chunked
     assert streamed.status_code == 413
     assert queue_total(redis_client) == 0
 
@@ -186,12 +209,18 @@ def test_compat_route_takes_the_store_from_account_name(client, redis_client):
     response = client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(), headers=auth())
     assert response.status_code == 200 and response.json["duplicate"] is False
     assert queued(redis_client, "cart")[0]["event"]["store"] == "mystore"
-    assert client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(account="nostore"),
-                       headers=auth()).status_code == 404
+    assert (
+        client.post(
+            "/api/io/activeCampaign/abandonedCart", json=cart_trigger(account="nostore"), headers=auth()
+        ).status_code
+        == 404
+    )
     no_account = {k: v for k, v in cart_trigger().items() if k != "accountName"}
     assert client.post("/api/io/activeCampaign/abandonedCart", json=no_account, headers=auth()).status_code == 400
-    assert client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(),
-                       headers=auth("otherstore")).status_code == 401
+    assert (
+        client.post("/api/io/activeCampaign/abandonedCart", json=cart_trigger(), headers=auth("otherstore")).status_code
+        == 401
+    )
 
 
 def test_unknown_route_and_method_are_json_errors(client):

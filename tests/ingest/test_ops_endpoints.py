@@ -15,8 +15,11 @@ def test_healthz_and_readyz(client):
 def scrape(client) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample /metrics serves, by name and labels."""
     text = client.get("/metrics").get_data(as_text=True)
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def test_metrics_count_requests_accepted_duplicates_and_rejections(client):

@@ -29,10 +29,37 @@ from ingest.schemas import (
 )
 from tests.factories import cart_trigger, customer_trigger
 
-FIELDS = [Text(), Text(max_length=8), Text(required=True), Email(), Email(required=True),
-          Text(validate=validate.Regexp(SAFE_ID, error="Not a valid VTEX order id."))]
-SAMPLES = [" ", "", "{!firstName}", "  {!x}  ", "{not a placeholder", "ana", " ana ", "a" * 9, "a\nb", "a\x00",
-           "ana@example.com", " ana@example.com ", "ana@", "v1-01", "v1 01", 12, 1.5, True, None, ["a"], {"a": 1}]
+FIELDS = [
+    Text(),
+    Text(max_length=8),
+    Text(required=True),
+    Email(),
+    Email(required=True),
+    Text(validate=validate.Regexp(SAFE_ID, error="Not a valid VTEX order id.")),
+]
+SAMPLES = [
+    " ",
+    "",
+    "{!firstName}",
+    "  {!x}  ",
+    "{not a placeholder",
+    "ana",
+    " ana ",
+    "a" * 9,
+    "a\nb",
+    "a\x00",
+    "ana@example.com",
+    " ana@example.com ",
+    "ana@",
+    "v1-01",
+    "v1 01",
+    12,
+    1.5,
+    True,
+    None,
+    ["a"],
+    {"a": 1},
+]
 
 
 def generic_path(field: fields.Field, value: Any) -> Any:
@@ -59,55 +86,104 @@ def test_text_short_path_matches_the_generic_path_for_any_input(field, value):
     assert outcome(lambda f, v: f.deserialize(v), field, value) == outcome(generic_path, field, value)
 
 
-OTHER_FIELDS = [field for name, field in schema_for("cart", "America/Sao_Paulo").fields.items()
-                if name in ("rclastcartvalue", "rclastsessiondate", "updatedIn", "rclastcart")] + [
-    schema_for("customer").fields["isNewsletterOptIn"], schema_for("customer").fields["phone"],
-    schema_for("order").fields["LastChange"], schema_for("order").fields["Origin"]]
+OTHER_FIELDS = [
+    field
+    for name, field in schema_for("cart", "America/Sao_Paulo").fields.items()
+    if name in ("rclastcartvalue", "rclastsessiondate", "updatedIn", "rclastcart")
+] + [
+    schema_for("customer").fields["isNewsletterOptIn"],
+    schema_for("customer").fields["phone"],
+    schema_for("order").fields["LastChange"],
+    schema_for("order").fields["Origin"],
+]
 
 
 @settings(max_examples=600, deadline=None)
-@given(st.sampled_from(OTHER_FIELDS), st.one_of(
-    st.text(max_size=30), st.integers(), st.floats(), st.none(), st.booleans(), st.lists(st.integers(), max_size=2),
-    st.sampled_from(["2026-11-27 12:00:00", "2026-11-27T12:00:00.1234567Z", "59,70", "1.234,56", "TRUE", "null",
-                     "+55 (11) 99999-0000", "https://www.mystore.com/checkout/cart/add?sku=1", "add?sc=1", " ",
-                     "{!x}", missing]),
-    st.dictionaries(st.sampled_from(["Account", "Key", "x"]), st.text(max_size=5), max_size=2)))
+@given(
+    st.sampled_from(OTHER_FIELDS),
+    st.one_of(
+        st.text(max_size=30),
+        st.integers(),
+        st.floats(),
+        st.none(),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+        st.sampled_from(
+            [
+                "2026-11-27 12:00:00",
+                "2026-11-27T12:00:00.1234567Z",
+                "59,70",
+                "1.234,56",
+                "TRUE",
+                "null",
+                "+55 (11) 99999-0000",
+                "https://www.mystore.com/checkout/cart/add?sku=1",
+                "add?sc=1",
+                " ",
+                "{!x}",
+                missing,
+            ]
+        ),
+        st.dictionaries(st.sampled_from(["Account", "Key", "x"]), st.text(max_size=5), max_size=2),
+    ),
+)
 def test_every_fields_short_path_matches_the_generic_path(field, value):
     assert outcome(lambda f, v: f.deserialize(v), field, value) == outcome(generic_path, field, value)
 
 
 def test_blank_optional_values_are_left_out_and_blank_required_ones_are_missing():
-    data = SCHEMA_FOR_KIND["cart"].load({"email": "a@b.co", "rclastcart": "add?sku=1", "firstName": "{!firstName}",
-                                         "rclastcartvalue": " ", "createdIn": "", "lastName": None, "userId": None})
+    data = SCHEMA_FOR_KIND["cart"].load(
+        {
+            "email": "a@b.co",
+            "rclastcart": "add?sku=1",
+            "firstName": "{!firstName}",
+            "rclastcartvalue": " ",
+            "createdIn": "",
+            "lastName": None,
+            "userId": None,
+        }
+    )
     assert data == {"email": "a@b.co", "rclastcart": "add?sku=1&qty=1&seller=1"}
     with pytest.raises(ValidationError) as exc:
         SCHEMA_FOR_KIND["cart"].load({"email": "{!email}", "rclastcart": ""})
-    assert exc.value.messages == {"email": ["Missing data for required field."],
-                                  "rclastcart": ["Missing data for required field."]}
+    assert exc.value.messages == {
+        "email": ["Missing data for required field."],
+        "rclastcart": ["Missing data for required field."],
+    }
     with pytest.raises(ValidationError) as exc:
         SCHEMA_FOR_KIND["cart"].load({"email": None, "rclastcart": None})  # null is blank: "missing" too
-    assert exc.value.messages == {"email": ["Missing data for required field."],
-                                  "rclastcart": ["Missing data for required field."]}
+    assert exc.value.messages == {
+        "email": ["Missing data for required field."],
+        "rclastcart": ["Missing data for required field."],
+    }
     assert Text().deserialize("") is missing and Text().deserialize(None) is missing
 
 
-@pytest.mark.parametrize(("origin", "expected"), [
-    ({"Account": "mystore", "Key": "vtexappkey-x", "Other": 1}, {"Account": "mystore", "Key": "vtexappkey-x"}),
-    ({"Account": " ", "Key": "{!Key}"}, {}),
-    ({"Account": None, "Key": None}, {}),
-    ({}, {}),
-])
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ({"Account": "mystore", "Key": "vtexappkey-x", "Other": 1}, {"Account": "mystore", "Key": "vtexappkey-x"}),
+        ({"Account": " ", "Key": "{!Key}"}, {}),
+        ({"Account": None, "Key": None}, {}),
+        ({}, {}),
+    ],
+)
 def test_origin_keeps_account_and_key(origin, expected):
     data = SCHEMA_FOR_KIND["order"].load({"OrderId": "v1-01", "State": "invoiced", "Origin": origin})
     assert data["Origin"] == expected
 
 
-@pytest.mark.parametrize(("origin", "errors"), [
-    ("mystore", ["Not a valid object."]),
-    ({"Account": "x" * 65}, {"Account": ["Longer than maximum length 64."]}),
-    ({"Account": ["mystore"], "Key": "k\x01k"}, {"Account": ["Not a valid string."],
-                                           "Key": ["Control characters (CR, LF, ...) are not allowed."]}),
-])
+@pytest.mark.parametrize(
+    ("origin", "errors"),
+    [
+        ("mystore", ["Not a valid object."]),
+        ({"Account": "x" * 65}, {"Account": ["Longer than maximum length 64."]}),
+        (
+            {"Account": ["mystore"], "Key": "k\x01k"},
+            {"Account": ["Not a valid string."], "Key": ["Control characters (CR, LF, ...) are not allowed."]},
+        ),
+    ],
+)
 def test_origin_errors_keep_the_nested_shape(origin, errors):
     with pytest.raises(ValidationError) as exc:
         SCHEMA_FOR_KIND["order"].load({"OrderId": "v1-01", "State": "invoiced", "Origin": origin})
@@ -117,12 +193,35 @@ def test_origin_errors_keep_the_nested_shape(origin, errors):
 # ------------------------------------------------------------------ Master Data triggers: kept, normalised
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 master_data_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
-    st.sampled_from(["", "{!firstName}", "null", "true", "FALSE", "2026-11-27", "2026-11-27 12:00:00.1234567",
-                     "2026-11-27T12:00:00Z", "59.699999999999996", "1.234,56", "59,70", "+55 (11) 99999-0000",
-                     "11 9999-0000 ramal 2", "add?sku=1&qty=1&seller=1"]))
-master_data_values = st.one_of(master_data_scalars, st.lists(master_data_scalars, max_size=3),
-                               st.dictionaries(st.text(max_size=5), master_data_scalars, max_size=3))
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "",
+            "{!firstName}",
+            "null",
+            "true",
+            "FALSE",
+            "2026-11-27",
+            "2026-11-27 12:00:00.1234567",
+            "2026-11-27T12:00:00Z",
+            "59.699999999999996",
+            "1.234,56",
+            "59,70",
+            "+55 (11) 99999-0000",
+            "11 9999-0000 ramal 2",
+            "add?sku=1&qty=1&seller=1",
+        ]
+    ),
+)
+master_data_values = st.one_of(
+    master_data_scalars,
+    st.lists(master_data_scalars, max_size=3),
+    st.dictionaries(st.text(max_size=5), master_data_scalars, max_size=3),
+)
 
 
 @st.composite
@@ -166,9 +265,15 @@ def test_amounts_in_every_written_form_are_the_same_cents(cents):
     expected = Decimal(cents) / 100
     units, rest = divmod(cents, 100)
     en_us = f"{units:,}.{rest:02d}"
-    forms = [cents / 100, f"{units}.{rest:02d}", f"{units},{rest:02d}", en_us,
-             en_us.replace(",", "_").replace(".", ",").replace("_", "."),  # pt-BR: 1.234,56
-             f"R$ {en_us.replace(',', '_').replace('.', ',').replace('_', '.')}", (cents * 3 / 3) / 100]
+    forms = [
+        cents / 100,
+        f"{units}.{rest:02d}",
+        f"{units},{rest:02d}",
+        en_us,
+        en_us.replace(",", "_").replace(".", ",").replace("_", "."),  # pt-BR: 1.234,56
+        f"R$ {en_us.replace(',', '_').replace('.', ',').replace('_', '.')}",
+        (cents * 3 / 3) / 100,
+    ]
     if cents <= 10**8 * 100:
         for form in forms:
             assert parse_amount(form) == expected, form
@@ -186,8 +291,10 @@ def test_float_artifacts_round_to_the_intended_cents(a, b):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 12, 31)),
-       st.sampled_from(["UTC", "America/Sao_Paulo", "America/Bogota", "Europe/Lisbon", "Asia/Kolkata"]))
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 12, 31)),
+    st.sampled_from(["UTC", "America/Sao_Paulo", "America/Bogota", "Europe/Lisbon", "Asia/Kolkata"]),
+)
 def test_dates_in_every_written_form_are_the_same_instant(naive, zone_name):
     zone = ZoneInfo(zone_name)
     field = schema_for("cart", zone_name).fields["createdIn"]
@@ -197,16 +304,22 @@ def test_dates_in_every_written_form_are_the_same_instant(naive, zone_name):
         kept = datetime.fromisoformat(field.deserialize(written))
         assert kept == local and kept.utcoffset() == local.utcoffset(), written
     aware = naive.replace(tzinfo=UTC)
-    for written in (aware.isoformat(), aware.isoformat().replace("+00:00", "Z"), seven + "Z",
-                    aware.astimezone(SAO_PAULO).isoformat()):
+    for written in (
+        aware.isoformat(),
+        aware.isoformat().replace("+00:00", "Z"),
+        seven + "Z",
+        aware.astimezone(SAO_PAULO).isoformat(),
+    ):
         assert datetime.fromisoformat(field.deserialize(written)) == aware, written  # an offset wins over the zone
     assert field.deserialize(naive.date().isoformat()) == datetime.combine(naive.date(), time(), zone).isoformat()
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text("0123456789", min_size=3, max_size=20), st.booleans(),
-       st.lists(st.tuples(st.integers(0, 20), st.sampled_from([" ", ".", "-", "(", ")", "  ", "\u00a0"])),
-                max_size=6))
+@given(
+    st.text("0123456789", min_size=3, max_size=20),
+    st.booleans(),
+    st.lists(st.tuples(st.integers(0, 20), st.sampled_from([" ", ".", "-", "(", ")", "  ", "\u00a0"])), max_size=6),
+)
 def test_phones_with_any_separators_are_their_digits(digits, plus, separators):
     written = list(digits)
     for position, separator in separators:

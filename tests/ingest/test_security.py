@@ -20,8 +20,10 @@ def test_secret_comparison_is_constant_time(client, monkeypatch):
         return real(a, b)
 
     monkeypatch.setattr("ingest.hooks.hmac.compare_digest", spy)
-    assert client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers={"X-Hook-Secret": "nope"}
-                       ).status_code == 401
+    assert (
+        client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers={"X-Hook-Secret": "nope"}).status_code
+        == 401
+    )
     assert calls == [(b"nope", SECRETS["mystore"].encode())]
 
 
@@ -50,5 +52,9 @@ def test_secrets_never_reach_logs_or_error_bodies(client):
 def test_a_stores_secret_cannot_post_for_another_store(client, redis_client):
     response = client.post("/hooks/vtex/otherstore/orders", json=order_hook(account="otherstore"), headers=auth())
     assert response.status_code == 401
-    assert client.post("/hooks/vtex/otherstore/orders", json=order_hook(account="otherstore"),
-                       headers=auth("otherstore")).status_code == 200
+    assert (
+        client.post(
+            "/hooks/vtex/otherstore/orders", json=order_hook(account="otherstore"), headers=auth("otherstore")
+        ).status_code
+        == 200
+    )

@@ -31,10 +31,17 @@ TRICKLERS = 30
 def ingest_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
     (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(tmp_path / "stores.toml"),
-           "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}", "ACSYNC_INGEST_WORKERS": "2",
-           "ACSYNC_INGEST_READ_DEADLINE": str(READ_DEADLINE), "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "ACSYNC_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ACSYNC_STORES": str(tmp_path / "stores.toml"),
+        "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}",
+        "ACSYNC_INGEST_WORKERS": "2",
+        "ACSYNC_INGEST_READ_DEADLINE": str(READ_DEADLINE),
+        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "ACSYNC_LOG_LEVEL": "WARNING",
+    }
     for name in ("ACSYNC_INGEST_WORKER_CLASS", "ACSYNC_INGEST_THREADS"):  # the configuration's own worker class
         env.pop(name, None)
     group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
@@ -47,12 +54,15 @@ def ingest_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def _raw_hook(body: bytes, *, chunked: bool = False) -> bytes:
-    head = (b"POST /hooks/vtex/mystore/orders HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
-            b"X-Hook-Secret: " + SECRETS["mystore"].encode() + b"\r\n")
+    head = (
+        b"POST /hooks/vtex/mystore/orders HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n"
+        b"X-Hook-Secret: " + SECRETS["mystore"].encode() + b"\r\n"
+    )
     if not chunked:
         return head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
-    chunks = b"".join(f"{len(body[i:i + 50]):x}\r\n".encode() + body[i:i + 50] + b"\r\n"
-                      for i in range(0, len(body), 50))
+    chunks = b"".join(
+        f"{len(body[i : i + 50]):x}\r\n".encode() + body[i : i + 50] + b"\r\n" for i in range(0, len(body), 50)
+    )
     return head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
 
 
@@ -110,14 +120,18 @@ def test_hooks_are_answered_while_connections_trickle_and_tricklers_are_cut_off(
         ids = [f"v-normal-{i}-01" for i in range(10)]
 
         def post(order_id: str) -> requests.Response:
-            return requests.post(ingest_url + "/hooks/vtex/mystore/orders", json=order_hook(order_id=order_id),
-                                 headers=headers, timeout=30)
+            return requests.post(
+                ingest_url + "/hooks/vtex/mystore/orders",
+                json=order_hook(order_id=order_id),
+                headers=headers,
+                timeout=30,
+            )
 
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(post, [order_id for order_id in ids for _ in range(4)]))
         assert [a.status_code for a in answers] == [200] * 40
         for i, order_id in enumerate(ids):
-            mine = answers[4 * i:4 * i + 4]
+            mine = answers[4 * i : 4 * i + 4]
             assert sorted(a.json()["duplicate"] for a in mine) == [False, True, True, True], order_id
             assert len({a.json()["event_id"] for a in mine}) == 1
         messages = queued(redis.Redis.from_url(redis_url), "order")
@@ -147,12 +161,14 @@ def test_hooks_are_answered_while_connections_trickle_and_tricklers_are_cut_off(
 
 def test_requests_arriving_in_pieces_are_served_whole(ingest_url, redis_url):
     host, port = ingest_url.removeprefix("http://").split(":")
-    cases = {"length": _raw_hook(_hook_body("v-pieces-1-01")),
-             "chunked": _raw_hook(_hook_body("v-pieces-2-01"), chunked=True)}
+    cases = {
+        "length": _raw_hook(_hook_body("v-pieces-1-01")),
+        "chunked": _raw_hook(_hook_body("v-pieces-2-01"), chunked=True),
+    }
     for name, request in cases.items():
         with socket.create_connection((host, int(port)), timeout=30) as sock:
             for i in range(0, len(request), 7):
-                sock.sendall(request[i:i + 7])
+                sock.sendall(request[i : i + 7])
                 time.sleep(0.002)
             answer = b""
             while chunk := sock.recv(4096):
@@ -196,16 +212,19 @@ def test_malformed_request_line_is_refused_at_once(ingest_url):
         assert sock.recv(4096).startswith(b"HTTP/1.1 400 ")
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"5\r\nhello\r\n0\r\n\r\n", True),
-    (b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
-    (b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\n", False),
-    (b"5\r\nhel", False),
-    (b"5\r\nhello\r\n", False),
-    (b"a\r\n0123456789\r\n0\r\n", False),
-    (b"zz\r\nhello\r\n", None),
-    (b"", False),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"5\r\nhello\r\n0\r\n\r\n", True),
+        (b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n", True),
+        (b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\n", False),
+        (b"5\r\nhel", False),
+        (b"5\r\nhello\r\n", False),
+        (b"a\r\n0123456789\r\n0\r\n", False),
+        (b"zz\r\nhello\r\n", None),
+        (b"", False),
+    ],
+)
 def test_chunked_body_end(data, expected):
     assert chunked_body_end(data, 0)[0] is expected
 

@@ -64,8 +64,9 @@ def test_spool_failure_is_the_only_503(redis_url, tmp_path):
     blocker.write_text("x")
     settings = with_spool(make_settings(redis_url), blocker / "spool.db")
     client = create_app(settings, redis_client=dead_redis(), spool_flush=False).test_client()
-    response = client.post("/hooks/vtex/mystore/orders", json=order_hook(), headers={"X-Hook-Secret":
-                                                                                    SECRETS["mystore"]})
+    response = client.post(
+        "/hooks/vtex/mystore/orders", json=order_hook(), headers={"X-Hook-Secret": SECRETS["mystore"]}
+    )
     assert response.status_code == 503 and response.headers["Retry-After"]
 
 
@@ -77,8 +78,11 @@ def test_flusher_moves_spooled_events_when_redis_comes_back(tmp_path):
         app.extensions["acsync"]["flusher"].interval = 0.2
         client = app.test_client()
         server.stop()
-        response = client.post("/hooks/vtex/mystore/orders", json=order_hook(order_id="v77-01"),
-                               headers={"X-Hook-Secret": SECRETS["mystore"]})
+        response = client.post(
+            "/hooks/vtex/mystore/orders",
+            json=order_hook(order_id="v77-01"),
+            headers={"X-Hook-Secret": SECRETS["mystore"]},
+        )
         assert response.json["spooled"] is True
         server.start()
         live = redis.Redis.from_url(server.url)

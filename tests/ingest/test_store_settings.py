@@ -21,14 +21,17 @@ def test_defaults_are_utc_and_skipping_marketplace_orders():
     assert config.timezone == "UTC" and config.marketplace_orders == "skip"
 
 
-@pytest.mark.parametrize("name", ["America/Sao_Paulo", "America/Argentina/Buenos_Aires", "Europe/Lisbon", "UTC",
-                                  "Etc/GMT+3"])
+@pytest.mark.parametrize(
+    "name", ["America/Sao_Paulo", "America/Argentina/Buenos_Aires", "Europe/Lisbon", "UTC", "Etc/GMT+3"]
+)
 def test_iana_time_zones_are_taken(name):
     assert store(timezone=name).timezone == name
 
 
-@pytest.mark.parametrize("name", ["Brasilia", "GMT-3", "-03:00", "utc", "", "America/Sao Paulo", "../../etc/passwd",
-                                  "/usr/share/zoneinfo/UTC", 3])
+@pytest.mark.parametrize(
+    "name",
+    ["Brasilia", "GMT-3", "-03:00", "utc", "", "America/Sao Paulo", "../../etc/passwd", "/usr/share/zoneinfo/UTC", 3],
+)
 def test_anything_else_stops_start_up_naming_the_store_and_key(name):
     with pytest.raises(ConfigError) as caught:
         store(timezone=name)
@@ -49,16 +52,16 @@ def test_any_other_marketplace_orders_value_stops_start_up(value):
 
 def test_the_settings_survive_a_stores_file(tmp_path):
     path = tmp_path / "stores.toml"
-    path.write_text(render_stores_toml({"mystore": store_table("mystore", timezone="America/Bogota",
-                                                               marketplace_orders="sync")}))
+    path.write_text(
+        render_stores_toml({"mystore": store_table("mystore", timezone="America/Bogota", marketplace_orders="sync")})
+    )
     loaded = load_stores(path, {})["mystore"]
     assert (loaded.timezone, loaded.marketplace_orders) == ("America/Bogota", "sync")
 
 
 def test_the_example_stores_file_sets_and_explains_both():
     text = (ROOT / "stores.example.toml").read_text()
-    env = {"MYSTORE_HOOK_SECRET": "s" * 24, "MYSTORE_AC_TOKEN": "t", "MYSTORE_VTEX_KEY": "k",
-           "MYSTORE_VTEX_TOKEN": "v"}
+    env = {"MYSTORE_HOOK_SECRET": "s" * 24, "MYSTORE_AC_TOKEN": "t", "MYSTORE_VTEX_KEY": "k", "MYSTORE_VTEX_TOKEN": "v"}
     loaded = load_stores(ROOT / "stores.example.toml", env)["mystore"]
     assert loaded.timezone == "America/Sao_Paulo" and loaded.marketplace_orders == "skip"
     assert '# marketplace_orders = "skip"' in text

@@ -49,13 +49,25 @@ class Sandboxes:
 @pytest.fixture
 def sandboxes() -> Iterator[Sandboxes]:
     # the v3 copy of GraphQL orders comes at once here; tests/workers/test_writers.py covers a late copy
-    ac = BackgroundServer(create_ac_sandbox(SandboxConfig(requests_per_second=20, seed=3,
-                                                          graphql_copy_delay=0.0, bulk_import_delay=0.0))).start()
+    ac = BackgroundServer(
+        create_ac_sandbox(SandboxConfig(requests_per_second=20, seed=3, graphql_copy_delay=0.0, bulk_import_delay=0.0))
+    ).start()
     vtex = BackgroundServer(create_vtex_sandbox(VTEXSandboxConfig(seed=3))).start()
     boxes = Sandboxes(ac, vtex)
-    response = requests.post(ac.url + "/api/3/connections", headers={"Api-Token": "sandbox-token"}, timeout=5,
-                             json={"connection": {"service": "vtex", "externalid": "mystore", "name": "My Store",
-                                                  "logoUrl": "https://l", "linkUrl": "https://k"}})
+    response = requests.post(
+        ac.url + "/api/3/connections",
+        headers={"Api-Token": "sandbox-token"},
+        timeout=5,
+        json={
+            "connection": {
+                "service": "vtex",
+                "externalid": "mystore",
+                "name": "My Store",
+                "logoUrl": "https://l",
+                "linkUrl": "https://k",
+            }
+        },
+    )
     boxes.connection_id = int(response.json()["connection"]["id"])
     yield boxes
     ac.stop()
@@ -63,8 +75,11 @@ def sandboxes() -> Iterator[Sandboxes]:
 
 
 def stores_for(boxes: Sandboxes, **overrides: Any) -> dict[str, Any]:
-    return {"mystore": store_table("mystore", ac_url=boxes.ac.url, vtex_url=boxes.vtex.url,
-                                   connection_id=boxes.connection_id, **overrides)}
+    return {
+        "mystore": store_table(
+            "mystore", ac_url=boxes.ac.url, vtex_url=boxes.vtex.url, connection_id=boxes.connection_id, **overrides
+        )
+    }
 
 
 def fast_stores(boxes: Sandboxes, **overrides: Any) -> dict[str, Any]:
@@ -88,9 +103,13 @@ TEST_RETRIES = RetrySettings(base=0.01, cap=0.05, max_attempts=4)
 def writer_for(runtime: Runtime, store: str = "mystore") -> AccountWriter:
     """The account writer of a store, its customer index loaded (one request)."""
     config = runtime.settings.stores[store]
-    writer = build_writer(runtime.settings, runtime.redis, config.ac_account_key,
-                          [s for s in runtime.settings.stores.values() if s.ac_account_key == config.ac_account_key],
-                          retry=TEST_RETRIES)
+    writer = build_writer(
+        runtime.settings,
+        runtime.redis,
+        config.ac_account_key,
+        [s for s in runtime.settings.stores.values() if s.ac_account_key == config.ac_account_key],
+        retry=TEST_RETRIES,
+    )
     writer.drain()
     return writer
 

@@ -98,27 +98,41 @@ def busy_store(midpoint: int) -> list[dict[str, Any]]:
 
 
 def make_backfill(vtex: VTEXClient, client: redis.Redis, **kwargs: Any) -> Backfill:
-    options: dict[str, Any] = {"store": "mystore", "since": T0, "until": T0 + timedelta(hours=2),
-                               "sleep": lambda _seconds: None, **kwargs}
+    options: dict[str, Any] = {
+        "store": "mystore",
+        "since": T0,
+        "until": T0 + timedelta(hours=2),
+        "sleep": lambda _seconds: None,
+        **kwargs,
+    }
     return Backfill(vtex, TaskPublisher(workers.app, client), client, **options)
 
 
 # ---------------------------------------------------------------------------- the sandbox's cap
 def test_sandbox_lists_at_most_30_pages_but_counts_every_order(vtex):
     seed(vtex, [order_at(f"v{n}-01", T0 + timedelta(seconds=n)) for n in range(31)])
-    params = {"f_creationDate": "creationDate:[2026-10-01T00:00:00.000Z TO 2026-10-02T00:00:00.000Z]",
-              "per_page": 1, "orderBy": "creationDate,asc"}
+    params = {
+        "f_creationDate": "creationDate:[2026-10-01T00:00:00.000Z TO 2026-10-02T00:00:00.000Z]",
+        "per_page": 1,
+        "orderBy": "creationDate,asc",
+    }
     last = requests.get(vtex.url + "/api/oms/pvt/orders", params={**params, "page": 30}, headers=HEADERS, timeout=5)
     assert last.status_code == 200
     assert last.json()["paging"] == {"total": 31, "pages": 31, "currentPage": 30, "perPage": 1}  # truthful
     assert [row["orderId"] for row in last.json()["list"]] == ["v29-01"]
     beyond = requests.get(vtex.url + "/api/oms/pvt/orders", params={**params, "page": 31}, headers=HEADERS, timeout=5)
     assert beyond.status_code == 400
-    assert beyond.json() == {"error": {"code": "1", "exception": None, "message": "Page 31 is out of range: List "
-                                       "orders returns at most 30 pages, narrow the filters"}}
+    assert beyond.json() == {
+        "error": {
+            "code": "1",
+            "exception": None,
+            "message": "Page 31 is out of range: List orders returns at most 30 pages, narrow the filters",
+        }
+    }
     with pytest.raises(VTEXError) as refused:
         VTEXClient(api_url=vtex.url, app_key=DEFAULT_APP_KEY, app_token=DEFAULT_APP_TOKEN).list_orders(
-            created_from="2026-10-01T00:00:00.000Z", created_to="2026-10-02T00:00:00.000Z", page=31, per_page=1)
+            created_from="2026-10-01T00:00:00.000Z", created_to="2026-10-02T00:00:00.000Z", page=31, per_page=1
+        )
     assert refused.value.status == 400 and not refused.value.retryable
 
 
@@ -166,8 +180,9 @@ def test_an_order_on_a_window_boundary_belongs_to_one_window():
 
 # ---------------------------------------------------------------------------- resume
 def test_a_vtex_outage_interrupts_the_backfill_and_the_next_run_resumes(vtex, client):
-    job = make_backfill(VTEXClient(api_url=vtex.url, app_key=DEFAULT_APP_KEY, app_token=DEFAULT_APP_TOKEN), client,
-                        retries=2)
+    job = make_backfill(
+        VTEXClient(api_url=vtex.url, app_key=DEFAULT_APP_KEY, app_token=DEFAULT_APP_TOKEN), client, retries=2
+    )
     orders = busy_store(job.start + (job.stop - job.start) // 2)
     seed(vtex, orders)
     waits: list[float] = []
@@ -186,8 +201,9 @@ def test_a_vtex_outage_interrupts_the_backfill_and_the_next_run_resumes(vtex, cl
     assert saved["queued"] == interrupted and saved["window"] is not None and saved["page"] >= 1
 
     faults(vtex, error_rate=0.0)
-    resumed = make_backfill(VTEXClient(api_url=vtex.url, app_key=DEFAULT_APP_KEY, app_token=DEFAULT_APP_TOKEN),
-                            client).run()
+    resumed = make_backfill(
+        VTEXClient(api_url=vtex.url, app_key=DEFAULT_APP_KEY, app_token=DEFAULT_APP_TOKEN), client
+    ).run()
     assert resumed.queued == len(orders) - interrupted and resumed.queued_total == len(orders)
     ids = queued_order_ids(client)
     assert len(ids) == len(orders) and set(ids.values()) == {1}  # nothing twice, nothing missing
@@ -254,25 +270,43 @@ def test_a_second_holding_more_than_one_query_can_read_is_reported(vtex, client)
     assert make_backfill(vtex_client, client, per_page=2).run().truncated == result.truncated
 
 
-def test_the_command_reports_windows_and_exits_1_on_a_truncated_window(vtex, redis_url, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch):
+def test_the_command_reports_windows_and_exits_1_on_a_truncated_window(
+    vtex, redis_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     stores = tmp_path / "stores.toml"
     stores.write_text(render_stores_toml({"mystore": store_table("mystore", vtex_url=vtex.url)}))
     monkeypatch.setenv("ACSYNC_STORES", str(stores))
     monkeypatch.setenv("REDIS_URL", redis_url)
-    seed(vtex, [order_at(f"d{n:03d}-01", T0) for n in range(70)]
-         + [order_at(f"s{n}-01", T0 + timedelta(hours=n)) for n in (1, 2)])
+    seed(
+        vtex,
+        [order_at(f"d{n:03d}-01", T0) for n in range(70)]
+        + [order_at(f"s{n}-01", T0 + timedelta(hours=n)) for n in (1, 2)],
+    )
 
     def backfill(*extra: str):
-        return CliRunner().invoke(main, ["backfill", "--store", "mystore", "--since", "2026-10-01T11:00:00",
-                                         "--until", "2026-10-01T15:00:00", "--json", *extra], catch_exceptions=False)
+        return CliRunner().invoke(
+            main,
+            [
+                "backfill",
+                "--store",
+                "mystore",
+                "--since",
+                "2026-10-01T11:00:00",
+                "--until",
+                "2026-10-01T15:00:00",
+                "--json",
+                *extra,
+            ],
+            catch_exceptions=False,
+        )
 
     done = backfill("--per-page", "2")
     assert done.exit_code == 1
     data = json.loads(done.stdout)
     assert data["queued"] == 62 and data["queue"] == BACKFILL_QUEUE and data["windows"] >= 2
-    assert data["truncated"] == [{"from": data["truncated"][0]["from"], "to": data["truncated"][0]["to"],
-                                  "total": 70, "queued": 60}]
+    assert data["truncated"] == [
+        {"from": data["truncated"][0]["from"], "to": data["truncated"][0]["to"], "total": 70, "queued": 60}
+    ]
     assert "more than VTEX lists for one query: only 60 were queued" in done.stderr
     wide = backfill("--restart")  # 100 a page: the 70 fit in one query
     assert wide.exit_code == 0, wide.output

@@ -38,8 +38,26 @@ class Workers:
 
     def start(self, concurrency: int = 2, name: str = "w1", *, writer: bool = True) -> None:
         """A Celery worker, and (unless one runs already) an ActiveCampaign writer process beside it."""
-        cmd = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", QUEUES, "-c", str(concurrency),
-               "--pool", "prefork", "-n", f"{name}@%h", "--without-mingle", "--without-gossip", "-l", "INFO"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers",
+            "worker",
+            "-Q",
+            QUEUES,
+            "-c",
+            str(concurrency),
+            "--pool",
+            "prefork",
+            "-n",
+            f"{name}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "INFO",
+        ]
         log = open(Path(self.env["ACSYNC_TEST_LOGDIR"]) / f"{name}.log", "wb")  # noqa: SIM115
         self.processes.append(subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
         if writer and not self.writers:
@@ -66,9 +84,17 @@ class Workers:
 def stack(sandboxes: Sandboxes, redis_url: str, tmp_path: Path) -> Iterator[tuple[Sandboxes, Workers, str]]:
     stores_file = tmp_path / "stores.toml"
     stores_file.write_text(render_stores_toml(stores_for(sandboxes)))
-    env = {**os.environ, "REDIS_URL": redis_url, "ACSYNC_STORES": str(stores_file), "ACSYNC_LOG_LEVEL": "INFO",
-           "ACSYNC_RETRY_BASE_SECONDS": "0.2", "ACSYNC_RETRY_CAP_SECONDS": "1", "ACSYNC_MAX_ATTEMPTS": "12",
-           "ACSYNC_TEST_LOGDIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ACSYNC_STORES": str(stores_file),
+        "ACSYNC_LOG_LEVEL": "INFO",
+        "ACSYNC_RETRY_BASE_SECONDS": "0.2",
+        "ACSYNC_RETRY_CAP_SECONDS": "1",
+        "ACSYNC_MAX_ATTEMPTS": "12",
+        "ACSYNC_TEST_LOGDIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     workers = Workers(env)
     yield sandboxes, workers, redis_url
@@ -106,16 +132,22 @@ def test_hooks_flow_through_a_real_worker_exactly_once(stack):
         assert post(ingest, "order", order_hook(order_id=f"v10{n}-01")).status_code == 200
         assert post(ingest, "order", order_hook(order_id=f"v10{n}-01")).json["duplicate"] is True  # a repeat
         # a re-delivery under another dedupe key (VTEX resends with a new LastChange): same AC result
-        assert post(ingest, "order", order_hook(order_id=f"v10{n}-01", last_change="2026-11-27T13:31:00Z")
-                    ).status_code == 200
+        assert (
+            post(ingest, "order", order_hook(order_id=f"v10{n}-01", last_change="2026-11-27T13:31:00Z")).status_code
+            == 200
+        )
     assert post(ingest, "customer", customer_trigger()).status_code == 200
     wait_until(lambda: len(boxes.orders()) == 3 and settled(redis_url), what="orders in ActiveCampaign")
     time.sleep(1)
     assert sorted(o["externalid"] for o in boxes.orders()) == ["v100-01", "v101-01", "v102-01"]
     state = boxes.ac_state()
     assert len(state["ecomCustomers"]) == 3
-    assert sorted(c["email"] for c in state["contacts"]) == ["bo@example.com", "buyer0@example.com",
-                                                             "buyer1@example.com", "buyer2@example.com"]
+    assert sorted(c["email"] for c in state["contacts"]) == [
+        "bo@example.com",
+        "buyer0@example.com",
+        "buyer1@example.com",
+        "buyer2@example.com",
+    ]
     totals = Stats(redis.Redis.from_url(redis_url)).totals()
     assert totals["events:order"] == 6 and totals["events:customer"] == 1
 
@@ -130,8 +162,9 @@ def test_retryable_faults_are_retried_until_they_succeed(stack):
         post(ingest, "order", order_hook(order_id=f"v20{n}-01"))
     workers.start(concurrency=3)
     dlq = DeadLetterQueue(redis.Redis.from_url(redis_url))
-    wait_until(lambda: (len(boxes.orders()) == 6 or dlq.size() > 0) and settled(redis_url), timeout=120,
-               what="all orders")
+    wait_until(
+        lambda: (len(boxes.orders()) == 6 or dlq.size() > 0) and settled(redis_url), timeout=120, what="all orders"
+    )
     assert [(e["reason"], e["attempts"]) for e in dlq.list()] == []
     time.sleep(1)
     assert sorted(o["externalid"] for o in boxes.orders()) == [f"v20{n}-01" for n in range(6)]
@@ -167,17 +200,31 @@ def test_global_limiter_keeps_two_writer_processes_under_the_limit(stack, tmp_pa
     boxes, workers, redis_url = stack
     # the sandbox enforces ActiveCampaign's real 5/s; the store's budget is 5/s too
     requests.post(boxes.ac.url + "/__sandbox/reset", timeout=5)
-    requests.post(boxes.ac.url + "/api/3/connections", headers={"Api-Token": "sandbox-token"}, timeout=5,
-                  json={"connection": {"service": "vtex", "externalid": "mystore", "name": "My Store",
-                                       "logoUrl": "https://l", "linkUrl": "https://k"}}).raise_for_status()
+    requests.post(
+        boxes.ac.url + "/api/3/connections",
+        headers={"Api-Token": "sandbox-token"},
+        timeout=5,
+        json={
+            "connection": {
+                "service": "vtex",
+                "externalid": "mystore",
+                "name": "My Store",
+                "logoUrl": "https://l",
+                "linkUrl": "https://k",
+            }
+        },
+    ).raise_for_status()
     ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
     boxes.ac.app.extensions["ac_sandbox"]["limiter"].rate = 5
     for n in range(8):  # new customers' carts: customer + cart (+ the names, as contacts), one by one
         post(ingest, "cart", cart_trigger(email=f"limit{n}@example.com", cart=f"add?sku={20 + n}&qty=1&seller=1"))
     workers.start(concurrency=2, name="a")
     workers.start_writer("writer-2")  # a second writer process: one writes, the other stands by
-    wait_until(lambda: len([o for o in boxes.orders() if o.get("externalcheckoutid")]) == 8 and settled(redis_url),
-               timeout=90, what="8 carts")
+    wait_until(
+        lambda: len([o for o in boxes.orders() if o.get("externalcheckoutid")]) == 8 and settled(redis_url),
+        timeout=90,
+        what="8 carts",
+    )
     log = boxes.ac_requests()
     # Counted facts from the sandbox, no test-side timer. The sandbox enforces ActiveCampaign's limit
     # itself (5 per sliding second per account, its own clock) and counts what it refused: none.
@@ -205,8 +252,9 @@ def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
     app = workers_pkg.app
     event = Event(kind="order", store="mystore", payload={"OrderId": "v1-01", "State": "invoiced"}, dedupe_key="k")
     with app.connection_for_write(redis_url) as connection:
-        app.send_task(event.task_name, args=(event.to_dict(),), queue=event.queue, task_id="celery-made",
-                      connection=connection)
+        app.send_task(
+            event.task_name, args=(event.to_dict(),), queue=event.queue, task_id="celery-made", connection=connection
+        )
     TaskPublisher(app, client).enqueue(event, task_id="ours")
     celery_made, ours = (json.loads(m) for m in client.lrange(event.queue, 0, -1)[::-1])
     assert set(ours) == set(celery_made)
@@ -240,8 +288,11 @@ def test_worker_serves_prometheus_metrics_from_every_prefork_child(stack, tmp_pa
     boxes, workers, redis_url = stack
     port = free_port()
     (tmp_path / "metrics").mkdir()
-    workers.env.update(ACSYNC_WORKER_METRICS_PORT=str(port), ACSYNC_WORKER_METRICS_ADDR="127.0.0.1",
-                       PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    workers.env.update(
+        ACSYNC_WORKER_METRICS_PORT=str(port),
+        ACSYNC_WORKER_METRICS_ADDR="127.0.0.1",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
     ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
     workers.start(concurrency=2)
     wait_until(lambda: scrape(port) is not None, what="the worker's /metrics")
@@ -273,5 +324,8 @@ def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float] | N
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except requests.RequestException:
         return None
-    return {(sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

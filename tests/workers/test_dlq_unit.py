@@ -101,4 +101,3 @@ def test_a_replay_whose_push_fails_leaves_the_entry_dead_and_listed(client):
     queue.replay(dead.event_id, publisher)  # type: ignore[arg-type]  # Redis is back: the replay goes through
     assert [e.event_id for e in publisher.sent] == [dead.event_id] and queue.list() == []
     assert len(queue.get(dead.event_id)["replays"]) == 1
-

@@ -59,8 +59,12 @@ class Load(threading.Thread):
         for order_id in self.order_ids:
             while order_id not in self.answers:
                 try:
-                    response = requests.post(self.url + "/hooks/vtex/mystore/orders", headers=headers, timeout=10,
-                                             json=order_hook(order_id=order_id))
+                    response = requests.post(
+                        self.url + "/hooks/vtex/mystore/orders",
+                        headers=headers,
+                        timeout=10,
+                        json=order_hook(order_id=order_id),
+                    )
                 except requests.RequestException:
                     response = None
                 if response is not None and 200 <= response.status_code < 300:
@@ -81,12 +85,22 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
     stores_file = tmp_path / "stores.toml"
     stores_file.write_text(render_stores_toml(stores_for(boxes)))
     port = free_port()
-    env = {**os.environ, "REDIS_URL": url, "ACSYNC_STORES": str(stores_file), "ACSYNC_LOG_LEVEL": "INFO",
-           "ACSYNC_RETRY_BASE_SECONDS": "0.2", "ACSYNC_RETRY_CAP_SECONDS": "1", "ACSYNC_MAX_ATTEMPTS": "30",
-           "ACSYNC_SWEEP_INTERVAL_SECONDS": "5", "ACSYNC_SWEEP_GRACE_SECONDS": "20",
-           "ACSYNC_TEST_LOGDIR": str(tmp_path), "PYTHONPATH": str(ROOT),
-           "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}", "ACSYNC_INGEST_WORKERS": "2",
-           "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db")}
+    env = {
+        **os.environ,
+        "REDIS_URL": url,
+        "ACSYNC_STORES": str(stores_file),
+        "ACSYNC_LOG_LEVEL": "INFO",
+        "ACSYNC_RETRY_BASE_SECONDS": "0.2",
+        "ACSYNC_RETRY_CAP_SECONDS": "1",
+        "ACSYNC_MAX_ATTEMPTS": "30",
+        "ACSYNC_SWEEP_INTERVAL_SECONDS": "5",
+        "ACSYNC_SWEEP_GRACE_SECONDS": "20",
+        "ACSYNC_TEST_LOGDIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}",
+        "ACSYNC_INGEST_WORKERS": "2",
+        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     order_ids = [f"v77{n:03d}-01" for n in range(ORDERS)]
     for order_id in order_ids:
@@ -120,12 +134,16 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
             wait_until(lambda: len(boxes.orders()) >= ORDERS, timeout=180, what="every accepted order in AC")
         except AssertionError as exc:
             raise AssertionError(f"{exc}; {describe(client, boxes)}") from None
-        print(f"kill to every accepted order in AC: {time.monotonic() - killed_at:.1f}s "
-              f"(the load itself ran until {load.finished_at - killed_at:.1f}s after the kill)")
+        print(
+            f"kill to every accepted order in AC: {time.monotonic() - killed_at:.1f}s "
+            f"(the load itself ran until {load.finished_at - killed_at:.1f}s after the kill)"
+        )
         wait_until(
-            lambda: client.zcard(pending.PENDING) == 0
-            and sum(client.llen(q) for q in WORKER_QUEUES) == 0
-            and waiting_writes(client) == 0,
+            lambda: (
+                client.zcard(pending.PENDING) == 0
+                and sum(client.llen(q) for q in WORKER_QUEUES) == 0
+                and waiting_writes(client) == 0
+            ),
             timeout=120,
             what="the pipeline settled",
         )
@@ -142,11 +160,14 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
     v3_orders = Counter(o["externalid"] for o in state["ecomOrders"])
     customers = Counter(c["email"] for c in state["ecomCustomers"])
     lost = sorted(set(order_ids) - set(graphql_orders))
-    duplicated = sorted(k for k, n in (graphql_orders + v3_orders + customers).items() if n > 2 or
-                        (k in customers and n > 1))
-    print(f"hooks refused and retried during failover: {load.refused}; "
-          f"spooled answers: {sum(1 for a in load.answers.values() if a.get('spooled'))}; "
-          f"lost {len(lost)}, duplicated {len(duplicated)}")
+    duplicated = sorted(
+        k for k, n in (graphql_orders + v3_orders + customers).items() if n > 2 or (k in customers and n > 1)
+    )
+    print(
+        f"hooks refused and retried during failover: {load.refused}; "
+        f"spooled answers: {sum(1 for a in load.answers.values() if a.get('spooled'))}; "
+        f"lost {len(lost)}, duplicated {len(duplicated)}"
+    )
     assert lost == []
     assert duplicated == []
     assert sorted(graphql_orders) == sorted(v3_orders) == sorted(order_ids)
@@ -154,8 +175,14 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
     assert len(customers) == ORDERS and set(customers.values()) == {1}  # one e-commerce customer per e-mail
     assert DeadLetterQueue(client).list(limit=None) == []
     # the CLI reads the same Redis through the Sentinels
-    stats = subprocess.run([sys.executable, "-m", "acsync", "stats", "--json"], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=60)
+    stats = subprocess.run(
+        [sys.executable, "-m", "acsync", "stats", "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout)["dead_letters"] == 0
 
@@ -171,7 +198,9 @@ def spooled(path: Path) -> int:
 
 def describe(client, boxes) -> str:
     """What is where, for a failure message."""
-    return (f"orders in AC {len(boxes.orders())}, queued {[client.llen(q) for q in WORKER_QUEUES]}, "
-            f"unacked {client.hlen('unacked')}, pending {client.zcard(pending.PENDING)}, "
-            f"started {client.hlen(pending.STARTED)}, outbox {waiting_writes(client)}, "
-            f"schedule {client.zcard('acsync:schedule')}, dead {DeadLetterQueue(client).size()}")
+    return (
+        f"orders in AC {len(boxes.orders())}, queued {[client.llen(q) for q in WORKER_QUEUES]}, "
+        f"unacked {client.hlen('unacked')}, pending {client.zcard(pending.PENDING)}, "
+        f"started {client.hlen(pending.STARTED)}, outbox {waiting_writes(client)}, "
+        f"schedule {client.zcard('acsync:schedule')}, dead {DeadLetterQueue(client).size()}"
+    )

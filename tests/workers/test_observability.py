@@ -47,8 +47,10 @@ def test_scrub_masks_emails_and_secret_values():
 
 
 def test_before_send_filters_sensitive_keys_and_strings():
-    event = {"extra": {"email": "x@y.com", "note": "mail bo@example.com", "Api-Token": "t0k"},
-             "request": {"headers": {"X-Hook-Secret": "zzz", "Accept": "json"}}}
+    event = {
+        "extra": {"email": "x@y.com", "note": "mail bo@example.com", "Api-Token": "t0k"},
+        "request": {"headers": {"X-Hook-Secret": "zzz", "Accept": "json"}},
+    }
     cleaned = before_send(event)
     assert cleaned["extra"]["email"] == "[Filtered]" and cleaned["extra"]["Api-Token"] == "[Filtered]"
     assert cleaned["extra"]["note"] == "mail b***@example.com"
@@ -76,8 +78,9 @@ def test_worker_dead_letter_reaches_sentry_with_event_id_and_no_email(sentry_eve
 def test_ingest_unexpected_error_reaches_sentry_without_the_secret(sentry_events, redis_url, monkeypatch):
     app = create_app(make_settings(redis_url))
     monkeypatch.setattr("ingest.hooks.dedupe_key", lambda *a: 1 / 0)
-    response = app.test_client().post("/hooks/vtex/mystore/carts", json=cart_trigger(),
-                                      headers={"X-Hook-Secret": SECRETS["mystore"]})
+    response = app.test_client().post(
+        "/hooks/vtex/mystore/carts", json=cart_trigger(), headers={"X-Hook-Secret": SECRETS["mystore"]}
+    )
     assert response.status_code == 500 and response.json == {"error": "internal_error"}
     sentry_sdk.flush()
     assert sentry_events, "the unexpected error was reported"
@@ -94,8 +97,9 @@ def test_every_ingest_log_line_about_an_event_carries_its_id(redis_url):
     logger.setLevel(logging.INFO)
     try:
         client = create_app(make_settings(redis_url)).test_client()
-        response = client.post("/hooks/vtex/mystore/carts", json=cart_trigger(),
-                               headers={"X-Hook-Secret": SECRETS["mystore"]})
+        response = client.post(
+            "/hooks/vtex/mystore/carts", json=cart_trigger(), headers={"X-Hook-Secret": SECRETS["mystore"]}
+        )
         with log_context(event_id="e-1", store="mystore"):
             logging.getLogger("acsync.test").info("sync failed for ana@example.com with token=abc")
     finally:

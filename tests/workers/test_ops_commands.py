@@ -55,8 +55,11 @@ def test_hooks_configure_and_status(cli, sandboxes, monkeypatch):
     assert missing.exit_code == 1 and "no order hook" in missing.output
     configured = cli("hooks", "configure", "--store", "mystore", "--url", "https://acsync.example.com")
     assert configured.exit_code == 0 and "mystore-secret" not in configured.output
-    stored = requests.get(sandboxes.vtex.url + "/api/orders/hook/config", timeout=5,
-                          headers={"X-VTEX-API-AppKey": "vtexappkey-test", "X-VTEX-API-AppToken": "vtex-app-token"})
+    stored = requests.get(
+        sandboxes.vtex.url + "/api/orders/hook/config",
+        timeout=5,
+        headers={"X-VTEX-API-AppKey": "vtexappkey-test", "X-VTEX-API-AppToken": "vtex-app-token"},
+    )
     hook = stored.json()
     assert hook["hook"]["url"] == "https://acsync.example.com/hooks/vtex/mystore/orders"
     assert hook["hook"]["headers"]["X-Hook-Secret"] == "mystore-secret-0123456789"
@@ -111,7 +114,6 @@ def test_dlq_list_show_replay_purge(cli, redis_url):
     assert [e["entry_id"] for e in json.loads(cli("dlq", "list", "--json").output)] == [second]
 
 
-
 def test_a_replay_that_redis_refuses_leaves_the_entries_dead_and_listed(cli, redis_url):
     first = dead_event(redis_url)
     second = dead_event(redis_url, kind="cart")
@@ -134,6 +136,7 @@ def test_a_replay_that_redis_refuses_leaves_the_entries_dead_and_listed(cli, red
     assert again.exit_code == 0 and again.output.strip() == "replayed 2"
     assert client.llen("acsync.orders") == client.llen("acsync.carts") == 1
     assert json.loads(cli("dlq", "list", "--json").output) == []
+
 
 def test_stats_reports_queues_dead_letters_and_limiter(cli, redis_url, runtime):
     client = redis.Redis.from_url(redis_url)
@@ -169,14 +172,54 @@ def test_backfill_queues_history_on_its_own_queue_and_resumes(cli, sandboxes, re
     assert json.loads(done.stdout) == {**json.loads(done.stdout), "queued": 5, "queue": BACKFILL_QUEUE, "windows": 1}
     client = redis.Redis.from_url(redis_url)
     assert client.llen(BACKFILL_QUEUE) == 5 and client.llen("acsync.orders") == 0
-    again = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
-                           "--until", "2026-11-30", "--json").stdout)
+    again = json.loads(
+        cli(
+            "backfill",
+            "--store",
+            "mystore",
+            "--since",
+            "2026-10-01",
+            "--per-page",
+            "2",
+            "--until",
+            "2026-11-30",
+            "--json",
+        ).stdout
+    )
     assert again["queued"] == 5  # another window: its own progress
-    resumed = json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
-                             "--until", "2026-11-30", "--json").stdout)
+    resumed = json.loads(
+        cli(
+            "backfill",
+            "--store",
+            "mystore",
+            "--since",
+            "2026-10-01",
+            "--per-page",
+            "2",
+            "--until",
+            "2026-11-30",
+            "--json",
+        ).stdout
+    )
     assert resumed["queued"] == 0 and resumed["windows"] == 0
-    assert json.loads(cli("backfill", "--store", "mystore", "--since", "2026-10-01", "--per-page", "2",
-                          "--until", "2026-11-30", "--restart", "--json").stdout)["queued"] == 5
+    assert (
+        json.loads(
+            cli(
+                "backfill",
+                "--store",
+                "mystore",
+                "--since",
+                "2026-10-01",
+                "--per-page",
+                "2",
+                "--until",
+                "2026-11-30",
+                "--restart",
+                "--json",
+            ).stdout
+        )["queued"]
+        == 5
+    )
 
 
 def test_backfilled_orders_go_in_as_historical_through_the_async_bulk_upsert(runtime, sandboxes):
@@ -186,14 +229,19 @@ def test_backfilled_orders_go_in_as_historical_through_the_async_bulk_upsert(run
     events = []
     for n in range(3):
         sandboxes.seed_order(make_order(f"v95{n}-01", status="invoiced"))
-        event = Event(kind="order", store="mystore", payload={"OrderId": f"v95{n}-01", "State": "invoiced",
-                                                               "backfill": True}, dedupe_key=f"b{n}")
+        event = Event(
+            kind="order",
+            store="mystore",
+            payload={"OrderId": f"v95{n}-01", "State": "invoiced", "backfill": True},
+            dedupe_key=f"b{n}",
+        )
         assert event.queue == BACKFILL_QUEUE
         assert handle(runtime, event) == "queued"
         events.append(event)
     settled = writer.drain()
-    assert {e.event_id: settled[e.event_id] for e in events} == {e.event_id: {"order_historical": "order_created"}
-                                                                  for e in events}
+    assert {e.event_id: settled[e.event_id] for e in events} == {
+        e.event_id: {"order_historical": "order_created"} for e in events
+    }
     log = sandboxes.ac_requests()
     assert log["by_endpoint"]["POST /api/3/ecom/graphql"] == 1  # the three in one bulkUpsertOrdersAsync
     assert {o["creationSource"] for o in sandboxes.ac_state()["cofe_orders"]} == {"HISTORICAL"}

@@ -14,8 +14,9 @@ from workers.publish import TaskPublisher
 
 
 def accepted(client: redis.Redis, order_id: str) -> Event:
-    event = Event(kind="order", store="mystore", payload={"OrderId": order_id, "State": "invoiced"},
-                  dedupe_key=order_id)
+    event = Event(
+        kind="order", store="mystore", payload={"OrderId": order_id, "State": "invoiced"}, dedupe_key=order_id
+    )
     TaskPublisher(workers.app, client).enqueue_once(event, dedupe_ttl_seconds=60)
     return event
 

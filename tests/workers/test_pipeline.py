@@ -29,8 +29,11 @@ def run(runtime, kind: str, payload: dict, **event_fields) -> str:
 
 def hook(order_id: str, state: str = "payment-approved", minutes: int = 5) -> dict:
     """The hook VTEX sends for the order make_order(last_change=T0 + minutes) describes."""
-    return order_hook(order_id=order_id, state=state,
-                      last_change=(T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", ".1234567+00:00"))
+    return order_hook(
+        order_id=order_id,
+        state=state,
+        last_change=(T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", ".1234567+00:00"),
+    )
 
 
 def ac_calls(boxes) -> int:
@@ -38,8 +41,16 @@ def ac_calls(boxes) -> int:
 
 
 def test_new_customer_order_is_one_graphql_call_that_creates_contact_customer_and_order(runtime, sandboxes):
-    sandboxes.seed_order(make_order("v100-01", items=[("20", 2, 4990), ("31", 1, 1500)], shipping=1200,
-                                    discount=500, tax=0, email="Ana@Example.com"))
+    sandboxes.seed_order(
+        make_order(
+            "v100-01",
+            items=[("20", 2, 4990), ("31", 1, 1500)],
+            shipping=1200,
+            discount=500,
+            tax=0,
+            email="Ana@Example.com",
+        )
+    )
     writer_for(runtime)  # reads the connection's existing customers once
     before = ac_calls(sandboxes)
     assert run(runtime, "order", hook("v100-01")) == "order_created"
@@ -52,14 +63,25 @@ def test_new_customer_order_is_one_graphql_call_that_creates_contact_customer_an
     assert customer["externalid"] == "ana@example.com" and customer["connectionid"] == str(sandboxes.connection_id)
     [cofe] = state["cofe_orders"]  # what AC's e-commerce Custom Objects hold: money in currency units
     assert (cofe["finalAmount"], cofe["shippingAmount"], cofe["discountsAmount"]) == ("121.80", "12.00", "5.00")
-    assert (cofe["creationSource"], cofe["normalizedStatus"], cofe["storeStatus"]) == \
-        ("REAL_TIME", "COMPLETED", "payment-approved")
-    assert cofe["orderNumber"] == "v100-01" and cofe["currency"] == "brl" and cofe["storeCustomerId"] == \
-        "ana@example.com"
+    assert (cofe["creationSource"], cofe["normalizedStatus"], cofe["storeStatus"]) == (
+        "REAL_TIME",
+        "COMPLETED",
+        "payment-approved",
+    )
+    assert (
+        cofe["orderNumber"] == "v100-01" and cofe["currency"] == "brl" and cofe["storeCustomerId"] == "ana@example.com"
+    )
     assert cofe["lineItems"][0] == {
-        "storeLineItemId": "20-0", "productStorePrimaryId": "20", "name": "Product 20", "sku": "REF-20",
-        "priceAmount": "49.90", "quantity": 2, "category": "Shirts", "productUrl": "https://www.mystore.com/product-20/p",
-        "imageUrl": "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg"}
+        "storeLineItemId": "20-0",
+        "productStorePrimaryId": "20",
+        "name": "Product 20",
+        "sku": "REF-20",
+        "priceAmount": "49.90",
+        "quantity": 2,
+        "category": "Shirts",
+        "productUrl": "https://www.mystore.com/product-20/p",
+        "imageUrl": "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg",
+    }
     [order] = state["ecomOrders"]  # the v3 DeepData copy, in cents
     assert order["externalid"] == "v100-01" and order["source"] == "1" and order["state"] == "1"
     assert order["totalPrice"] == str(2 * 4990 + 1500 + 1200 - 500)
@@ -128,14 +150,22 @@ def test_canceled_order_is_marked_cancelled_and_never_resurrected(runtime, sandb
 def test_masked_email_is_resolved_through_master_data_then_conversation(runtime, sandboxes):
     alias = "ff2e6348a53a4d449af92be2a1011328@ct.vtex.com.br"
     sandboxes.seed_order(make_order("v600-01", email=alias, user_profile_id="u-real"))
-    requests.post(sandboxes.vtex.url + "/__sandbox/customers", json={"userId": "u-real", "email": "real@example.com"},
-                  timeout=5)
+    requests.post(
+        sandboxes.vtex.url + "/__sandbox/customers", json={"userId": "u-real", "email": "real@example.com"}, timeout=5
+    )
     run(runtime, "order", hook("v600-01"))
     other = "0a1b2c3d4e5f60718293a4b5c6d7e8f9@ct.vtex.com.br"
     sandboxes.seed_order(make_order("v601-01", email=other, user_profile_id="u-unknown"))
-    requests.post(sandboxes.vtex.url + "/__sandbox/conversations/v601-01", timeout=5, json=[
-        {"to": [{"email": "buyer@example.com", "emailAlias": other, "role": "Customer"}],
-         "from": {"email": "noreply@mystore.com", "role": "Store"}}])
+    requests.post(
+        sandboxes.vtex.url + "/__sandbox/conversations/v601-01",
+        timeout=5,
+        json=[
+            {
+                "to": [{"email": "buyer@example.com", "emailAlias": other, "role": "Customer"}],
+                "from": {"email": "noreply@mystore.com", "role": "Store"},
+            }
+        ],
+    )
     run(runtime, "order", hook("v601-01"))
     emails = sorted(o["email"] for o in sandboxes.orders())
     assert emails == ["buyer@example.com", "real@example.com"]
@@ -163,8 +193,11 @@ def test_unknown_order_is_permanent(runtime, sandboxes):
     assert caught.value.reason == "order_not_found"
 
 
-def old_cart(email: str = "ana@example.com", cart: str = "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
-             minutes_ago: int = 90) -> dict:
+def old_cart(
+    email: str = "ana@example.com",
+    cart: str = "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
+    minutes_ago: int = 90,
+) -> dict:
     payload = cart_trigger(email=email, cart=cart)
     payload["rclastsessiondate"] = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
     return payload
@@ -182,12 +215,15 @@ def test_abandoned_cart_is_priced_linked_and_created_once(runtime, sandboxes):
     assert run(runtime, "cart", old_cart()) == "cart_created"
     [cart] = sandboxes.orders()
     assert cart["state"] == "2" and "externalid" not in cart and cart["externalcheckoutid"].startswith("cart-")
-    assert cart["orderUrl"] == ("https://www.mystore.com/checkout/cart/"
-                                "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1")
+    assert cart["orderUrl"] == (
+        "https://www.mystore.com/checkout/cart/add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1"
+    )
     products = {p["externalid"]: p for p in cart["orderProducts"]}
     assert products["20"]["price"] == 4990 and products["20"]["quantity"] == 2
-    assert products["20"]["name"] == "Product 20" and products["20"]["productUrl"] == \
-        "https://www.mystore.com/product-20/p"
+    assert (
+        products["20"]["name"] == "Product 20"
+        and products["20"]["productUrl"] == "https://www.mystore.com/product-20/p"
+    )
     assert products["20"]["imageUrl"] == "https://mystore.vteximg.com.br/arquivos/ids/2000/product-20.jpg"
     assert cart["totalPrice"] == str(2 * 4990 + products["31"]["price"])
     before = ac_calls(sandboxes)
@@ -212,10 +248,13 @@ def test_order_placed_after_the_cart_was_abandoned_recovers_it_and_an_older_one_
     assert run(runtime, "order", hook("v699-01")) == "order_created"
     assert "cartId" not in sandboxes.ac_state()["cofe_orders"][0]
     now = datetime.now(UTC).replace(microsecond=0)
-    sandboxes.seed_order(make_order("v700-01", email="carla@example.com", created=now,
-                                    last_change=now + timedelta(minutes=5)))
-    assert run(runtime, "order", hook("v700-01", minutes=int((now - T0).total_seconds() // 60) + 5)) == \
-        "order_converted_cart"
+    sandboxes.seed_order(
+        make_order("v700-01", email="carla@example.com", created=now, last_change=now + timedelta(minutes=5))
+    )
+    assert (
+        run(runtime, "order", hook("v700-01", minutes=int((now - T0).total_seconds() // 60) + 5))
+        == "order_converted_cart"
+    )
     cofe = {o["storeOrderId"]: o for o in sandboxes.ac_state()["cofe_orders"]}
     [cart] = [o for o in sandboxes.orders() if o.get("externalcheckoutid")]
     assert cofe["v700-01"]["cartId"] == cart["externalcheckoutid"]
@@ -226,8 +265,10 @@ def test_order_placed_after_the_cart_was_abandoned_recovers_it_and_an_older_one_
     assert len([o for o in sandboxes.orders() if o.get("externalcheckoutid")]) == 1
 
 
-@pytest.mark.parametrize("junk", ["", "remove?sku=1", "add?qty=1", "add?sku=1&qty=abc", "add?sku=../../x",
-                                  "add?sku=1&qty=0", "add?qty=2&sku=1"])
+@pytest.mark.parametrize(
+    "junk",
+    ["", "remove?sku=1", "add?qty=1", "add?sku=1&qty=abc", "add?sku=../../x", "add?sku=1&qty=0", "add?qty=2&sku=1"],
+)
 def test_junk_rclastcart_is_a_permanent_error(runtime, sandboxes, junk):
     data = {**SCHEMA_FOR_KIND["cart"].load(old_cart()), "rclastcart": junk}
     with pytest.raises(PermanentEventError) as caught:
@@ -303,9 +344,12 @@ def test_one_open_cart_per_customer_a_newer_trigger_updates_it_an_older_one_is_i
     assert len(sandboxes.orders()) == 1
     # a later order recovers the one open cart
     now = datetime.now(UTC).replace(microsecond=0)
-    sandboxes.seed_order(make_order("v710-01", email="dani@example.com", created=now,
-                                    last_change=now + timedelta(minutes=5)))
-    assert run(runtime, "order", hook("v710-01", minutes=int((now - T0).total_seconds() // 60) + 5)) == \
-        "order_converted_cart"
+    sandboxes.seed_order(
+        make_order("v710-01", email="dani@example.com", created=now, last_change=now + timedelta(minutes=5))
+    )
+    assert (
+        run(runtime, "order", hook("v710-01", minutes=int((now - T0).total_seconds() // 60) + 5))
+        == "order_converted_cart"
+    )
     [recovered] = [o for o in sandboxes.orders() if o.get("externalcheckoutid")]
     assert recovered["id"] == cart["id"] and recovered["state"] == "3"

@@ -51,11 +51,23 @@ class VTEXTransportError(VTEXError):
 
 
 class VTEXClient:
-    def __init__(self, *, api_url: str, app_key: str, app_token: str, connect_timeout: float = 3.05,
-                 read_timeout: float = 15.0, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        app_key: str,
+        app_token: str,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15.0,
+        session: requests.Session | None = None,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
-        self._headers = {"X-VTEX-API-AppKey": app_key, "X-VTEX-API-AppToken": app_token,
-                         "Accept": "application/json", "Content-Type": "application/json"}
+        self._headers = {
+            "X-VTEX-API-AppKey": app_key,
+            "X-VTEX-API-AppToken": app_token,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
         self.timeout = (connect_timeout, read_timeout)
         self.session = session or requests.Session()
         self.session.mount("http://", HTTPAdapter(pool_maxsize=10, max_retries=0))
@@ -64,18 +76,25 @@ class VTEXClient:
     def __repr__(self) -> str:
         return f"VTEXClient(api_url={self.api_url!r})"
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                 body: Any = None) -> Any:
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         try:
-            response = self.session.request(method, self.api_url + path, headers=self._headers, params=params,
-                                            json=body, timeout=self.timeout, allow_redirects=False)
+            response = self.session.request(
+                method,
+                self.api_url + path,
+                headers=self._headers,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise VTEXTransportError(f"{method} {path}: {exc.__class__.__name__}") from exc
         status = response.status_code
         if status == 429 or (status == 503 and response.headers.get("Retry-After")):
             wait = parse_retry_after(response.headers.get("Retry-After"))
-            raise VTEXRateLimited(f"{method} {path}: rate limited", retry_after=wait or DEFAULT_429_BACKOFF,
-                                  status=status)
+            raise VTEXRateLimited(
+                f"{method} {path}: rate limited", retry_after=wait or DEFAULT_429_BACKOFF, status=status
+            )
         if status == 404:
             raise VTEXNotFound(f"{method} {path}: not found", status=status)
         if status in (401, 403):
@@ -94,8 +113,11 @@ class VTEXClient:
 
     def find_customer(self, user_id: str) -> dict[str, Any] | None:
         """The CL (customer) record of a profile id: where the real e-mail of a masked order lives."""
-        rows = self._request("GET", "/api/dataentities/CL/search",
-                             params={"userId": user_id, "_fields": "email,firstName,lastName,isNewsletterOptIn"})
+        rows = self._request(
+            "GET",
+            "/api/dataentities/CL/search",
+            params={"userId": user_id, "_fields": "email,firstName,lastName,isNewsletterOptIn"},
+        )
         return rows[0] if isinstance(rows, list) and rows else None
 
     def conversation(self, order_id: str) -> list[dict[str, Any]]:
@@ -122,6 +144,13 @@ class VTEXClient:
 
     def list_orders(self, *, created_from: str, created_to: str, page: int = 1, per_page: int = 100) -> dict[str, Any]:
         """OMS order list filtered by creation date (ISO 8601 bounds), one page."""
-        return self._request("GET", "/api/oms/pvt/orders", params={
-            "f_creationDate": f"creationDate:[{created_from} TO {created_to}]", "page": page, "per_page": per_page,
-            "orderBy": "creationDate,asc"})
+        return self._request(
+            "GET",
+            "/api/oms/pvt/orders",
+            params={
+                "f_creationDate": f"creationDate:[{created_from} TO {created_to}]",
+                "page": page,
+                "per_page": per_page,
+                "orderBy": "creationDate,asc",
+            },
+        )

@@ -46,13 +46,22 @@ def sku_price(sku_id: str) -> int:
 
 def default_sku(sku_id: str) -> dict[str, Any]:
     return {
-        "Id": int(sku_id) if sku_id.isdigit() else sku_id, "ProductId": f"p{sku_id}",
-        "NameComplete": f"Product {sku_id}", "ProductName": f"Product {sku_id}", "SkuName": "Default",
+        "Id": int(sku_id) if sku_id.isdigit() else sku_id,
+        "ProductId": f"p{sku_id}",
+        "NameComplete": f"Product {sku_id}",
+        "ProductName": f"Product {sku_id}",
+        "SkuName": "Default",
         "DetailUrl": f"/product-{sku_id}/p",
         "ImageUrl": f"https://mystore.vteximg.com.br/arquivos/ids/{sku_id}00-55-55/product-{sku_id}.jpg",
-        "Images": [{"ImageUrl": f"https://mystore.vteximg.com.br/arquivos/ids/{sku_id}00/product-{sku_id}.jpg",
-                    "FileId": int(sku_id) * 100 if sku_id.isdigit() else 1}],
-        "ProductCategories": {"9": "Clothing", "21": "Shirts"}, "IsActive": True, "BrandName": "Brand",
+        "Images": [
+            {
+                "ImageUrl": f"https://mystore.vteximg.com.br/arquivos/ids/{sku_id}00/product-{sku_id}.jpg",
+                "FileId": int(sku_id) * 100 if sku_id.isdigit() else 1,
+            }
+        ],
+        "ProductCategories": {"9": "Clothing", "21": "Shirts"},
+        "IsActive": True,
+        "BrandName": "Brand",
     }
 
 
@@ -72,8 +81,12 @@ def price_definition(total: int, quantity: int) -> dict[str, Any]:
     quantity = max(1, quantity)
     unit, rest = divmod(total, quantity)
     selling = [{"value": unit, "quantity": quantity - rest}] + ([{"value": unit + 1, "quantity": rest}] if rest else [])
-    return {"sellingPrices": [s for s in selling if s["quantity"]], "calculatedSellingPrice": unit, "total": total,
-            "reason": None}
+    return {
+        "sellingPrices": [s for s in selling if s["quantity"]],
+        "calculatedSellingPrice": unit,
+        "total": total,
+        "reason": None,
+    }
 
 
 def marketplace_order_id(order_id: str, affiliate_id: str, marketplace_name: str = MARKETPLACE_NAME) -> str:
@@ -87,17 +100,34 @@ def marketplace_order_id(order_id: str, affiliate_id: str, marketplace_name: str
     return f"{affiliate_id}-{marketplace_name}-{digits}"
 
 
-def make_order(order_id: str, *, email: str = "ana@example.com", status: str = "payment-approved",
-               items: list[tuple[str, int, int]] | None = None, shipping: int = 1000, discount: int = 0,
-               tax: int = 0, last_change: datetime | None = None, created: datetime | None = None,
-               currency: str = "BRL", first_name: str = "Ana", last_name: str = "Silva",
-               user_profile_id: str = "u-ana", account: str = "mystore",
-               category_path: Sequence[tuple[int, str]] = DEFAULT_CATEGORY_PATH, with_categories: bool = True,
-               ref_id: str | None = "REF-{sku}", image_url: str | None = DEFAULT_IMAGE_URL,
-               line_totals: Mapping[str, int] | None = None,
-               item_overrides: Mapping[str, Mapping[str, Any]] | None = None,
-               marketplace: bool = False, affiliate_id: str = "BWW", legacy: bool = False,
-               decimal_digits: int = 2, opt_in: bool | None = None) -> dict[str, Any]:
+def make_order(
+    order_id: str,
+    *,
+    email: str = "ana@example.com",
+    status: str = "payment-approved",
+    items: list[tuple[str, int, int]] | None = None,
+    shipping: int = 1000,
+    discount: int = 0,
+    tax: int = 0,
+    last_change: datetime | None = None,
+    created: datetime | None = None,
+    currency: str = "BRL",
+    first_name: str = "Ana",
+    last_name: str = "Silva",
+    user_profile_id: str = "u-ana",
+    account: str = "mystore",
+    category_path: Sequence[tuple[int, str]] = DEFAULT_CATEGORY_PATH,
+    with_categories: bool = True,
+    ref_id: str | None = "REF-{sku}",
+    image_url: str | None = DEFAULT_IMAGE_URL,
+    line_totals: Mapping[str, int] | None = None,
+    item_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    marketplace: bool = False,
+    affiliate_id: str = "BWW",
+    legacy: bool = False,
+    decimal_digits: int = 2,
+    opt_in: bool | None = None,
+) -> dict[str, Any]:
     """A realistic OMS order (Get order), shaped like real VTEX orders. ``items`` are (sku_id, quantity,
     unit price in cents); amounts are integer hundredths of the currency unit for every currency.
 
@@ -140,14 +170,24 @@ def make_order(order_id: str, *, email: str = "ana@example.com", status: str = "
         if with_categories and not legacy:
             additional["categories"] = [dict(c) for c in categories]
         line: dict[str, Any] = {
-            "id": sku, "productId": f"p{sku}", "name": f"Product {sku}", "quantity": qty, "seller": "1",
+            "id": sku,
+            "productId": f"p{sku}",
+            "name": f"Product {sku}",
+            "quantity": qty,
+            "seller": "1",
             "refId": ref_id.format(sku=sku, account=account) if ref_id is not None else None,
-            "price": price, "listPrice": price, "sellingPrice": total // max(1, qty),
+            "price": price,
+            "listPrice": price,
+            "sellingPrice": total // max(1, qty),
             "priceTags": [{"name": "DISCOUNT@MARKETPLACE", "value": -promotion, "isPercentual": False}]
-            if promotion else [],
+            if promotion
+            else [],
             "imageUrl": image_url.format(sku=sku, account=account) if image_url is not None else None,
-            "detailUrl": f"/product-{sku}/p", "additionalInfo": additional,
-            "measurementUnit": "un", "unitMultiplier": 1, "isGift": False,
+            "detailUrl": f"/product-{sku}/p",
+            "additionalInfo": additional,
+            "measurementUnit": "un",
+            "unitMultiplier": 1,
+            "isGift": False,
         }
         if not legacy:
             line["priceDefinition"] = price_definition(total, qty)
@@ -155,30 +195,48 @@ def make_order(order_id: str, *, email: str = "ana@example.com", status: str = "
         order_items.append(line)
     items_total = sum(qty * price for _sku, qty, price in items)
     order: dict[str, Any] = {
-        "orderId": order_id, "sequence": number, "status": status,
+        "orderId": order_id,
+        "sequence": number,
+        "status": status,
         "marketplaceOrderId": order_id.split("-", 1)[1] if marketplace else "",
         "origin": "Fulfillment" if marketplace else "Marketplace",
         "affiliateId": affiliate_id if marketplace else "",
-        "salesChannel": "8" if marketplace else "1", "hostname": account,
+        "salesChannel": "8" if marketplace else "1",
+        "hostname": account,
         "value": items_total - promotions + shipping + tax - discount,
         "creationDate": created.isoformat().replace("+00:00", ".0000000+00:00"),
         "lastChange": last_change.isoformat().replace("+00:00", ".1234567+00:00"),
-        "totals": [{"id": "Items", "name": "Items", "value": items_total},
-                   {"id": "Discounts", "name": "Discounts", "value": -(discount + promotions)},
-                   {"id": "Shipping", "name": "Shipping", "value": shipping},
-                   {"id": "Tax", "name": "Tax", "value": tax}],
+        "totals": [
+            {"id": "Items", "name": "Items", "value": items_total},
+            {"id": "Discounts", "name": "Discounts", "value": -(discount + promotions)},
+            {"id": "Shipping", "name": "Shipping", "value": shipping},
+            {"id": "Tax", "name": "Tax", "value": tax},
+        ],
         "items": order_items,
-        "clientProfileData": {"email": email, "firstName": first_name, "lastName": last_name,
-                              "phone": "+5511999990000", "userProfileId": user_profile_id, "document": "1"},
-        "storePreferencesData": {"currencyCode": currency, "countryCode": "BRA",
-                                 "currencyFormatInfo": {"CurrencyDecimalDigits": decimal_digits}},
-        "shippingData": {"logisticsInfo": [{"itemIndex": i, "selectedSla": "Normal", "price": 0}
-                                           for i in range(len(order_items))]},
+        "clientProfileData": {
+            "email": email,
+            "firstName": first_name,
+            "lastName": last_name,
+            "phone": "+5511999990000",
+            "userProfileId": user_profile_id,
+            "document": "1",
+        },
+        "storePreferencesData": {
+            "currencyCode": currency,
+            "countryCode": "BRA",
+            "currencyFormatInfo": {"CurrencyDecimalDigits": decimal_digits},
+        },
+        "shippingData": {
+            "logisticsInfo": [{"itemIndex": i, "selectedSla": "Normal", "price": 0} for i in range(len(order_items))]
+        },
         "marketingData": None,
     }
     if marketplace:
-        order["marketplace"] = {"baseURL": f"http://oms.vtexinternal.com.br/api/oms?an={affiliate_id.lower()}",
-                                "isCertified": None, "name": MARKETPLACE_NAME}
+        order["marketplace"] = {
+            "baseURL": f"http://oms.vtexinternal.com.br/api/oms?an={affiliate_id.lower()}",
+            "isCertified": None,
+            "name": MARKETPLACE_NAME,
+        }
     if opt_in is not None and not legacy:
         order["clientPreferencesData"] = {"locale": "pt-BR", "optinNewsLetter": opt_in}
     if legacy:
@@ -221,8 +279,10 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
         with state.lock:
             state.requests[f"{request.method} {endpoint}"] = state.requests.get(f"{request.method} {endpoint}", 0) + 1
         private = "/pvt/" in request.path or request.path.startswith(("/api/dataentities", "/api/orders/hook"))
-        if private and (request.headers.get("X-VTEX-API-AppKey") != config.app_key
-                        or request.headers.get("X-VTEX-API-AppToken") != config.app_token):
+        if private and (
+            request.headers.get("X-VTEX-API-AppKey") != config.app_key
+            or request.headers.get("X-VTEX-API-AppToken") != config.app_token
+        ):
             return jsonify({"error": {"code": "1", "message": "Unauthorized"}}), 401
         forced = faults.take_forced_429()
         if forced is not None:
@@ -254,19 +314,31 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
         page = max(1, int(request.args.get("page", 1)))
         per_page = min(LIST_ORDERS_MAX_PER_PAGE, max(1, int(request.args.get("per_page", 15))))
         if page > LIST_ORDERS_MAX_PAGES:
-            return jsonify({"error": {"code": "1", "message": f"Page {page} is out of range: List orders "
-                                      f"returns at most {LIST_ORDERS_MAX_PAGES} pages, narrow the filters",
-                                      "exception": None}}), 400
+            return jsonify(
+                {
+                    "error": {
+                        "code": "1",
+                        "message": f"Page {page} is out of range: List orders "
+                        f"returns at most {LIST_ORDERS_MAX_PAGES} pages, narrow the filters",
+                        "exception": None,
+                    }
+                }
+            ), 400
         with state.lock:
             orders = sorted(state.orders.values(), key=lambda o: o["creationDate"])
         if since.startswith("creationDate:[") and " TO " in since:
-            low, high = (parse_time(x) for x in since[len("creationDate:["):-1].split(" TO "))
+            low, high = (parse_time(x) for x in since[len("creationDate:[") : -1].split(" TO "))
             orders = [o for o in orders if low <= parse_time(o["creationDate"]) <= high]
-        chunk = orders[(page - 1) * per_page: page * per_page]
+        chunk = orders[(page - 1) * per_page : page * per_page]
         pages = max(1, -(-len(orders) // per_page))
-        return jsonify({"list": [{"orderId": o["orderId"], "creationDate": o["creationDate"], "status": o["status"]}
-                                 for o in chunk],
-                        "paging": {"total": len(orders), "pages": pages, "currentPage": page, "perPage": per_page}})
+        return jsonify(
+            {
+                "list": [
+                    {"orderId": o["orderId"], "creationDate": o["creationDate"], "status": o["status"]} for o in chunk
+                ],
+                "paging": {"total": len(orders), "pages": pages, "currentPage": page, "perPage": per_page},
+            }
+        )
 
     @app.get("/api/oms/pvt/orders/<order_id>/conversation-message")
     def conversation(order_id: str) -> Response:
@@ -278,8 +350,11 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
         user_id = request.args.get("userId")
         email = request.args.get("email")
         with state.lock:
-            rows = [c for c in state.customers
-                    if (user_id is None or c.get("userId") == user_id) and (email is None or c.get("email") == email)]
+            rows = [
+                c
+                for c in state.customers
+                if (user_id is None or c.get("userId") == user_id) and (email is None or c.get("email") == email)
+            ]
         return jsonify(rows)
 
     @app.get("/api/catalog_system/pvt/sku/stockkeepingunitbyid/<sku_id>")
@@ -302,11 +377,20 @@ def create_app(config: VTEXSandboxConfig | None = None) -> Flask:
                 price = state.prices.get(sku_id, sku_price(sku_id) if sku_id.isdigit() else None)
             if price is None:
                 continue  # VTEX leaves unknown SKUs out of the answer
-            items.append({"id": sku_id, "requestIndex": index, "quantity": int(item.get("quantity", 1)),
-                          "seller": str(item.get("seller", "1")), "price": price, "listPrice": price,
-                          "sellingPrice": price})
-        return jsonify({"items": items, "totals": [{"id": "Items", "value": sum(i["price"] * i["quantity"]
-                                                                                for i in items)}]})
+            items.append(
+                {
+                    "id": sku_id,
+                    "requestIndex": index,
+                    "quantity": int(item.get("quantity", 1)),
+                    "seller": str(item.get("seller", "1")),
+                    "price": price,
+                    "listPrice": price,
+                    "sellingPrice": price,
+                }
+            )
+        return jsonify(
+            {"items": items, "totals": [{"id": "Items", "value": sum(i["price"] * i["quantity"] for i in items)}]}
+        )
 
     @app.route("/api/orders/hook/config", methods=["GET", "POST", "DELETE"])
     def hook_config() -> tuple[Response, int] | Response:

@@ -327,7 +327,9 @@ class AccountWriter:
                     if released:
                         log.warning(
                             "%s %s: %d claimed writes are due again",
-                            "took over" if newly else "Redis is back for", self.label, released,
+                            "took over" if newly else "Redis is back for",
+                            self.label,
+                            released,
                         )
                 self.heartbeat()
                 if not self.step():
