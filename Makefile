@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run run-once test lint bench clean
+.PHONY: run run-once test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,19 @@ run: $(STAMP)
 run-once: $(STAMP)
 	$(BIN)/acsync run --once
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+# the whole suite, after the lint, format and type checks (what CI runs)
+test: lint
 	$(BIN)/python -m pytest
+
+# the unit and policy tests only (no processes, no stacks), in about 15 s: for the edit-test loop
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow and not chaos"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -46,3 +46,49 @@ def ac_sandbox() -> Iterator[BackgroundServer]:
 @pytest.fixture
 def ac_token() -> str:
     return DEFAULT_TOKEN
+
+
+# `make test-fast` runs what is not `slow`: the unit and policy tests (schemas, cart parsing, mapping,
+# retry decision, limiter, outbox, ledger, trail, console logic). A test is `slow` when it uses a fixture
+# that starts processes, servers or a whole stack, or lives in a module that does, or drives the
+# sandboxes through whole flows; every test still runs in `make test`.
+SLOW_FIXTURES = {
+    "stack",
+    "topology",
+    "gunicorn_ingest",
+    "ingest_url",
+    "browser",
+    "console_url",
+    "sentinel_client",
+    "sandboxes",
+    "runtime",
+    "writer",
+    "ac_sandbox",
+}
+SLOW_MODULES = {
+    "test_local_run.py",
+    "test_compose.py",
+    "test_monitoring_files.py",
+    "test_slow_clients.py",
+    "test_gunicorn.py",
+    "test_failover.py",
+    "test_recovery.py",
+    "test_celery_integration.py",
+    "test_backfill.py",
+    "test_writers.py",
+    "test_compat_facade.py",
+    "test_sandbox_graphql.py",
+    "test_sandbox_bulk_import.py",
+    "test_dependencies.py",
+    "test_dlqview.py",
+    "test_direct_redis.py",
+    "test_transport_errors.py",
+    "test_fuzz.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
