@@ -28,8 +28,8 @@ def serve(bind: str | None) -> None:
     'console:create_app()'. Cookies are Secure: serve it behind TLS, or set
     ACSYNC_CONSOLE_INSECURE_COOKIES=1 for plain http on your own machine.
     """
+    from acsync_core.settings import ConfigError
     from console.settings import load_console_settings
-    from workers.config import ConfigError
 
     try:
         load_console_settings(os.environ)  # a clear message now, rather than a traceback from gunicorn

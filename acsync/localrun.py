@@ -33,12 +33,12 @@ from acsync import commands
 from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
 from acsync_core import redis_connection
-from workers.config import load_stores, render_stores_toml
+from acsync_core.events import QUEUE_FOR_KIND
+from acsync_core.settings import load_stores, render_stores_toml
+from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue
-from workers.events import QUEUE_FOR_KIND
 from workers.hookconfig import vtex_for, wanted_hook
 from workers.outbox import waiting_writes
-from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
 STORE = "demostore"

@@ -16,20 +16,19 @@ from typing import Any
 import click
 import redis
 
-import workers
 from acclient import ACError, ActiveCampaign, DuplicateError
 from acsync_core import redis_connection
+from acsync_core.events import BACKFILL_QUEUE, WORKER_QUEUES
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import ConfigError, Settings, StoreConfig, load_settings
+from acsync_core.stats import Stats
 from ingest.spool import Spool
 from workers.backfill import Backfill, BackfillError, BackfillProgress
-from workers.config import ConfigError, Settings, StoreConfig, load_settings
 from workers.dlq import DeadLetterQueue, DLQFilter
-from workers.events import BACKFILL_QUEUE, WORKER_QUEUES
 from workers.hookconfig import HOOK_SECRET_HEADER, hook_problems, vtex_for, wanted_hook
 from workers.outbox import Outbox
-from workers.publish import TaskPublisher
 from workers.ratelimit import KEY_PREFIX as LIMITER_PREFIX
 from workers.ratelimit import SLOWDOWN_SUFFIX, RedisRateLimiter, booked_ahead
-from workers.stats import Stats
 from workers.vtex import VTEXError
 from workers.writers.account import describe_heartbeats
 from workers.writers.service import stores_by_account
@@ -295,7 +294,7 @@ def dlq_replay(
         entry_ids = tuple(e["entry_id"] for e in queue.list(make_filter(store, kind, older_than, newer_than), None))
     elif not entry_ids:
         raise click.UsageError("give entry ids, or --all with filters")
-    publisher = TaskPublisher(workers.app, client)
+    publisher = TaskPublisher(client)
     replayed: list[str] = []
     missing: list[str] = []
     failed: list[str] = []
@@ -466,7 +465,7 @@ def backfill(
     try:
         job = Backfill(
             vtex_for(store),
-            TaskPublisher(workers.app, client),
+            TaskPublisher(client),
             client,
             store=store.name,
             since=since.replace(tzinfo=UTC),
@@ -545,9 +544,7 @@ def spool_flush(as_json: bool) -> None:
     local = open_spool(config)
     before = local.size()
     try:
-        moved = local.flush(
-            TaskPublisher(workers.app, redis_client(config)), dedupe_ttl_seconds=config.dedupe_window_seconds
-        )
+        moved = local.flush(TaskPublisher(redis_client(config)), dedupe_ttl_seconds=config.dedupe_window_seconds)
     except redis.RedisError as exc:
         fail(f"Redis: {exc.__class__.__name__} (the spool is intact)")
         return

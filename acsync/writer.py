@@ -6,9 +6,9 @@ import os
 
 import click
 
-from workers.config import ConfigError, load_settings
-from workers.logs import configure_logging
-from workers.observability import init_sentry
+from acsync_core.logs import configure_logging
+from acsync_core.observability import init_sentry
+from acsync_core.settings import ConfigError, load_settings
 
 
 @click.command("writer")

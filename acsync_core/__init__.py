@@ -1,1 +1,4 @@
-"""What ingest, the workers, the writers and the CLI share (Redis connections so far; docs/architecture.md)."""
+"""The shared core: settings, events, logging, observability and the queue plumbing (docs/architecture.md).
+
+Every other package may import it; it imports none of them.
+"""

@@ -30,16 +30,15 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import workers
 from acclient import ActiveCampaign, NoRateLimit
 from acclient.sandbox import DEFAULT_TOKEN
 from acsync.localredis import free_port, start_private_redis
 from acsync.processes import ProcessGroup
-from workers.config import render_stores_toml
-from workers.events import WORKER_QUEUES, Event
+from acsync_core.events import WORKER_QUEUES, Event
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import render_stores_toml
+from acsync_core.stats import Stats
 from workers.outbox import waiting_writes
-from workers.publish import TaskPublisher
-from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
 STORE = "benchstore"
@@ -123,7 +122,7 @@ class Bench:
             ],
         )
         self.group.python("writer", ["acsync", "writer"])  # the ActiveCampaign side (bench/writers.py measures it)
-        self.publisher = TaskPublisher(workers.app, self.client)
+        self.publisher = TaskPublisher(self.client)
         self.stats = Stats(self.client)
         self.session = requests.Session()
 

@@ -1,4 +1,4 @@
-"""CPU per Redis round trip: redis-py's ``execute_command`` against ``workers.direct_redis``.
+"""CPU per Redis round trip: redis-py's ``execute_command`` against ``acsync_core.direct_redis``.
 
     .venv/bin/python bench/redis_call.py [--calls 20000]
 
@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from acsync.localredis import start_private_redis
-from workers.direct_redis import DirectConnection, DirectScript
-from workers.publish import _ENQUEUE_ONCE
+from acsync_core.direct_redis import DirectConnection, DirectScript
+from acsync_core.publish import _ENQUEUE_ONCE
 
 MESSAGE = b"x" * 1500  # the size of an order hook's Celery message
 

@@ -33,16 +33,15 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import workers
 from acclient import ActiveCampaign, NoRateLimit
 from acclient.sandbox import DEFAULT_TOKEN
 from acsync.localredis import free_port, start_private_redis
 from acsync.processes import ProcessGroup
-from workers.config import render_stores_toml
-from workers.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
+from acsync_core.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import render_stores_toml
+from acsync_core.stats import Stats
 from workers.outbox import waiting_writes
-from workers.publish import TaskPublisher
-from workers.stats import Stats
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 
 BIG, SMALL = "bigstore", "smallstore"
@@ -114,7 +113,7 @@ class Stack:
             ],
         )
         self.writer = self.group.python("writer", ["acsync", "writer"])
-        self.publisher = TaskPublisher(workers.app, self.client)
+        self.publisher = TaskPublisher(self.client)
         self.stats = Stats(self.client)
         self.session = requests.Session()
 

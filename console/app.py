@@ -23,17 +23,16 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import workers
 from acsync_core import redis_connection
+from acsync_core.logs import configure_logging
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import Settings, load_settings
 from console.audit import AuditLog
 from console.context import ConsoleContext
 from console.masking import Masker
 from console.settings import ConsoleSettings, load_console_settings
 from console.views import audit, auth, dlq, overview, trail
-from workers.config import Settings, load_settings
 from workers.dlq import DeadLetterQueue
-from workers.logs import configure_logging
-from workers.publish import TaskPublisher
 
 log = logging.getLogger("acsync.console")
 HERE = Path(__file__).resolve().parent
@@ -91,7 +90,7 @@ def create_app(
         console=console_settings,
         redis=client,
         dlq=DeadLetterQueue(client),
-        publisher=TaskPublisher(workers.app, client),
+        publisher=TaskPublisher(client),
         audit=AuditLog(client),
         masker=masker,
     )

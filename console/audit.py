@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from workers.logs import log_context
+from acsync_core.logs import log_context
 
 AUDIT_KEY = "acsync:console:audit"
 AUDIT_MAX = 10_000

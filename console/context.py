@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import redis
 from flask import current_app
 
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import Settings
 from console.audit import AuditLog
 from console.masking import Masker
 from console.settings import ConsoleSettings
-from workers.config import Settings
 from workers.dlq import DeadLetterQueue
-from workers.publish import TaskPublisher
 
 
 @dataclass

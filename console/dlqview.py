@@ -21,9 +21,9 @@ import click
 import redis
 
 from acsync.ops import make_filter, parse_age
+from acsync_core.events import KINDS
+from acsync_core.publish import TaskPublisher
 from workers.dlq import ENTRIES, INDEX, DeadLetterQueue, DLQFilter
-from workers.events import KINDS
-from workers.publish import TaskPublisher
 
 STORE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_REASON_LENGTH = 200

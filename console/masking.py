@@ -16,8 +16,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from workers.config import Settings
-from workers.logs import EMAIL_RE, SECRET_HINT_RE, SECRET_RE
+from acsync_core.logs import EMAIL_RE, SECRET_HINT_RE, SECRET_RE
+from acsync_core.settings import Settings
 
 log = logging.getLogger("acsync.console")
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from workers.config import ConfigError
+from acsync_core.settings import ConfigError
 
 ROLES = ("viewer", "operator")
 MIN_SECRET_KEY_LENGTH = 32

@@ -11,14 +11,13 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from werkzeug.exceptions import HTTPException
 
-import workers
 from acsync_core import redis_connection
+from acsync_core.logs import configure_logging
+from acsync_core.observability import init_sentry
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import Settings, load_settings
 from ingest import health, hooks, metrics
 from ingest.spool import Spool, SpoolFlusher
-from workers.config import Settings, load_settings
-from workers.logs import configure_logging
-from workers.observability import init_sentry
-from workers.publish import TaskPublisher
 
 log = logging.getLogger("acsync.ingest")
 
@@ -48,7 +47,7 @@ def create_app(
         raise TypeError(f"ingest expects Flask's DefaultJSONProvider, not {type(app.json).__name__}")
     app.json.sort_keys = False
     client = redis_client or redis_client_for(settings.redis_url)
-    publisher = TaskPublisher(workers.app, client, durability=settings.durability)
+    publisher = TaskPublisher(client, durability=settings.durability)
     spool = Spool(settings.spool_path) if settings.spool_path else None
     flusher = (
         SpoolFlusher(spool, publisher, dedupe_ttl_seconds=settings.dedupe_window_seconds)

@@ -22,14 +22,14 @@ import orjson
 import redis
 from flask import Blueprint, Response, current_app, request
 
+from acsync_core.events import Event
+from acsync_core.logs import log_context
+from acsync_core.publish import NotReplicated, TaskPublisher
+from acsync_core.settings import Settings, StoreConfig
 from ingest import metrics
 from ingest.dedupe import dedupe_key
 from ingest.schemas import Refused, schema_for
 from ingest.spool import Spool, SpoolError
-from workers.config import Settings, StoreConfig
-from workers.events import Event
-from workers.logs import log_context
-from workers.publish import NotReplicated, TaskPublisher
 
 log = logging.getLogger("acsync.ingest")
 bp = Blueprint("hooks", __name__)

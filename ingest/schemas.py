@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
 
-from workers.cart import CartParseError, EmptyCartError, normalize_rclastcart
+from acsync_core.cart import CartParseError, EmptyCartError, normalize_rclastcart
 
 PLACEHOLDER = re.compile(r"^\{![^}]*\}$")
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -280,7 +280,7 @@ class Phone(Text):
 
 
 class CartURL(Text):
-    """``rclastcart``, kept in the relative form the pipeline reads (``workers.cart.normalize_rclastcart``).
+    """``rclastcart``, kept in the relative form the pipeline reads (``acsync_core.cart.normalize_rclastcart``).
 
     Taken: the relative form, the path from ``/checkout/cart/`` or the whole URL, a trailing ``&``,
     ``sc`` per item. A cart with no item at all is refused (``EMPTY_CART``). Anything else the parser

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import redis
 
+from acsync_core.events import Event
+from acsync_core.publish import TaskPublisher
 from ingest import metrics
-from workers.events import Event
-from workers.publish import TaskPublisher
 
 log = logging.getLogger("acsync.spool")
 

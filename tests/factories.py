@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.config import Settings, parse_stores
+from acsync_core.settings import Settings, parse_stores
 
 SECRETS = {"mystore": "mystore-secret-0123456789", "otherstore": "otherstore-secret-9876543210"}
 

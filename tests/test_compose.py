@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from acsync import commands
-from workers.config import load_stores
+from acsync_core.settings import load_stores
 
 ROOT = Path(__file__).resolve().parent.parent
 

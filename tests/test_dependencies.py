@@ -70,3 +70,48 @@ def test_every_dependency_has_an_upper_bound_at_the_tested_major():
         r for name, r in declared("test", "ops").items() if "<" not in r and "==" not in r and name != "tzdata"
     ]
     assert unbounded == []
+
+
+def package_imports(package: str) -> set[str]:
+    """The first-party packages ``package``'s modules import (at any depth, in functions too)."""
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found & set(PACKAGES) - {package}
+
+
+def test_imports_go_one_way_between_the_packages():
+    # the shared core imports none of ours; ingest only the core; the workers the core and the client
+    assert package_imports("acsync_core") == set()
+    assert package_imports("ingest") == {"acsync_core"}
+    assert package_imports("workers") <= {"acsync_core", "acclient"}
+    assert package_imports("acclient") == set()
+
+
+def test_ingest_starts_without_the_workers_celery_application(tmp_path):
+    import subprocess
+
+    from acsync_core.settings import render_stores_toml
+    from tests.factories import store_table
+
+    stores = tmp_path / "stores.toml"
+    stores.write_text(render_stores_toml({"mystore": store_table("mystore")}))
+    script = (
+        "import sys, ingest\n"
+        "app = ingest.create_app()\n"
+        "assert app.test_client().get('/healthz').status_code == 200\n"
+        "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))\n"
+    )
+    env = {
+        "ACSYNC_STORES": str(stores),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "ACSYNC_SPOOL_PATH": "",
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 import redis
 
-import workers
 from acsync.localredis import SentinelTopology, start_sentinel_topology
 from acsync_core import redis_connection
+from acsync_core.direct_redis import DirectConnection
+from acsync_core.publish import NotReplicated, TaskPublisher
 from acsync_core.redis_connection import Durability, RedisURLError
+from acsync_core.settings import ConfigError, load_settings, render_stores_toml
 from ingest import create_app
 from tests.factories import SECRETS, make_settings, order_hook, store_table
-from workers.config import ConfigError, load_settings, render_stores_toml
-from workers.direct_redis import DirectConnection
-from workers.publish import NotReplicated, TaskPublisher
 
 
 def test_sentinel_url_names_the_sentinels_the_master_and_the_database():
@@ -151,7 +150,7 @@ def test_ingest_answers_200_only_for_what_a_replica_holds_else_it_also_spools(to
 
 
 def test_a_single_redis_needs_no_replica(redis_url):
-    publisher = TaskPublisher(workers.app, redis.Redis.from_url(redis_url))
+    publisher = TaskPublisher(redis.Redis.from_url(redis_url))
     assert publisher.durability.min_replicas == 0
     publisher.confirm_durable()  # nothing to wait for: does not raise
 

@@ -35,8 +35,8 @@ from typing import Any, Protocol
 
 import redis
 
-from workers.events import Event, new_event_id
-from workers.publish import TaskPublisher
+from acsync_core.events import Event, new_event_id
+from acsync_core.publish import TaskPublisher
 from workers.vtex import VTEXError, VTEXRateLimited
 
 LIST_MAX_PAGES = 30  # pages one List orders query can read (VTEX, see the module docstring)

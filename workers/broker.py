@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from celery import bootsteps
 from kombu.transport import redis as kombu_redis
 
-from workers import pending
+from acsync_core import pending
 
 T = TypeVar("T")
 

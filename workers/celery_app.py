@@ -9,7 +9,7 @@ Every setting below is explained in docs/architecture.md ("Celery settings"). In
 * visibility_timeout 10 min: Redis redelivers an unacked message after this long, so it must exceed
   the longest a message stays unacked: the hard time limit (5 min) of the task holding it. Deferred
   work never waits as an unacked Celery countdown (whose ETA would have to fit under the visibility
-  timeout, or the task runs twice: kombu#337): it waits in the Redis schedule (workers.schedule). A dead
+  timeout, or the task runs twice: kombu#337): it waits in the Redis schedule (acsync_core.schedule). A dead
   worker's started events come back through the pending ledger within a minute or so (its heartbeat
   stops), not after the visibility timeout.
 """
@@ -22,8 +22,8 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 from acsync_core import redis_connection
+from acsync_core.events import WORKER_QUEUES
 from workers import broker
-from workers.events import WORKER_QUEUES
 
 # Overridable for chaos tests. Twice the hard time limit: a running task is never redelivered under it.
 VISIBILITY_TIMEOUT = int(os.environ.get("ACSYNC_VISIBILITY_TIMEOUT", 10 * 60))

@@ -16,8 +16,8 @@ from typing import Any
 
 import redis
 
-from workers.events import Event
-from workers.publish import TaskPublisher
+from acsync_core.events import Event
+from acsync_core.publish import TaskPublisher
 from workers.trail import Trail
 
 ENTRIES = "acsync:dlq:entries"

@@ -13,7 +13,7 @@ import redis
 from redis.typing import EncodableT, FieldT
 
 import workers
-from workers.config import StoreConfig
+from acsync_core.settings import StoreConfig
 from workers.vtex import VTEXClient, VTEXError
 
 log = logging.getLogger("acsync.hooks")

@@ -8,8 +8,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from acclient.values import AmountOutOfRange, cents_to_decimal, to_cents, to_iso8601
-from workers.config import StoreConfig
-from workers.errors import PermanentEventError
+from acsync_core.errors import PermanentEventError
+from acsync_core.settings import StoreConfig
 from workers.outbox import Enum, encode
 
 MASKED_EMAIL = re.compile(r"(@|\.)ct\.vtex\.com\.br$", re.IGNORECASE)

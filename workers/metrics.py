@@ -12,7 +12,7 @@ DEAD = Counter("acsync_worker_dead_letters_total", "Events sent to the dead-lett
 AC_CALLS = Counter(
     "acsync_ac_calls_total", "ActiveCampaign calls by event kind, endpoint and status", ["kind", "endpoint", "status"]
 )
-# Every ActiveCampaign answer per account (its API host, workers.stats.account_host: never a token) and
+# Every ActiveCampaign answer per account (its API host, acsync_core.stats.account_host: never a token) and
 # status class, counted by workers.ratelimit.RedisRateLimiter.observe: the account's budget as spent.
 AC_REQUESTS = Counter(
     "acsync_ac_requests_total", "ActiveCampaign answers by account (API host) and status class", ["account", "status"]
@@ -46,7 +46,7 @@ class QueueCollector:
     writer heartbeats.
 
     Redis lists vanish when empty, so every queue is reported explicitly, 0 included. ``account`` is the
-    ActiveCampaign account's API host (workers.stats.account_host), as in every metric: one sample per
+    ActiveCampaign account's API host (acsync_core.stats.account_host), as in every metric: one sample per
     host, so account keys that name the same host (a URL spelled differently, an old spelling left in
     Redis) add their outboxes up and report the freshest heartbeat.
     """
@@ -57,8 +57,8 @@ class QueueCollector:
     def collect(self) -> Any:
         from prometheus_client.core import GaugeMetricFamily
 
+        from acsync_core.events import WORKER_QUEUES
         from workers.dlq import INDEX
-        from workers.events import WORKER_QUEUES
 
         depth = GaugeMetricFamily("acsync_queue_depth", "Messages waiting per queue", labels=["queue"])
         in_flight = GaugeMetricFamily("acsync_messages_in_flight", "Delivered, not yet acknowledged")
@@ -76,8 +76,8 @@ class QueueCollector:
         try:
             import time
 
+            from acsync_core.stats import account_host
             from workers.outbox import Outbox, known_accounts
-            from workers.stats import account_host
             from workers.writers.account import describe_heartbeats
 
             for queue in WORKER_QUEUES:
@@ -128,7 +128,7 @@ def start_worker_metrics_server(port: int, redis_url: str) -> None:
     start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
 
 
-# account: the ActiveCampaign account's API host (workers.stats.account_host), as in every metric
+# account: the ActiveCampaign account's API host (acsync_core.stats.account_host), as in every metric
 WRITES = Counter(
     "acsync_writer_writes_total", "Outbox writes settled by the account writers", ["account", "lane", "result"]
 )

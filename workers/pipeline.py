@@ -23,11 +23,11 @@ import redis
 
 from acclient import OrderProduct
 from acclient.values import decimal_to_cents
-from workers import pending
-from workers.cart import ParsedCart, checkout_id, parse_rclastcart
-from workers.config import StoreConfig
-from workers.errors import Defer, PermanentEventError
-from workers.events import Event
+from acsync_core import pending
+from acsync_core.cart import ParsedCart, checkout_id, parse_rclastcart
+from acsync_core.errors import Defer, PermanentEventError
+from acsync_core.events import Event
+from acsync_core.settings import StoreConfig
 from workers.idempotency import IdStore, email_key
 from workers.mapping import (
     absolute_url,

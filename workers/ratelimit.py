@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 
 import redis
 
+from acsync_core.stats import MINUTE_TTL, TOTALS, account_host, minute_key
 from workers import metrics
-from workers.stats import MINUTE_TTL, TOTALS, account_host, minute_key
 
 log = logging.getLogger("acsync.ratelimit")
 
@@ -50,7 +50,7 @@ return tostring(factor)
 """
 
 # Every ActiveCampaign answer, in one round trip: count it (``ac_requests@<host>``, ``ac_429@<host>`` in the
-# totals and this minute's bucket of workers.stats) and, when ARGV[1] is not 0, slow down as _SLOW_DOWN does.
+# totals and this minute's bucket of acsync_core.stats) and, when ARGV[1] is not 0, slow down as _SLOW_DOWN does.
 # KEYS[1] = slowdown factor key, KEYS[2] = stats totals, KEYS[3] = this minute's bucket;
 # ARGV[1] = multiplier (0: no slowdown), ARGV[2] = cap, ARGV[3] = how long it holds (ms),
 # ARGV[4] = the bucket's TTL (s), ARGV[5..] = the fields to count.
@@ -135,7 +135,7 @@ class RedisRateLimiter:
         further signal the factor falls back to 1 (the configured rate).
 
         Every answer is also counted for the account (``ac_requests@<host>``, 429s in ``ac_429@<host>``,
-        workers.stats), in the same single round trip as the slowdown; a Redis failure of the count alone
+        acsync_core.stats), in the same single round trip as the slowdown; a Redis failure of the count alone
         is logged and does not fail the request whose answer it counts. The Prometheus counter
         acsync_ac_requests_total (account = API host, status = 2xx, 3xx, 4xx, 429, 5xx, or ``error`` for
         no HTTP status) is counted in the process first, whatever Redis does.

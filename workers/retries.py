@@ -10,8 +10,8 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from acclient import ACError, DuplicateError, RateLimitError
+from acsync_core.errors import PermanentEventError, RetryLater
 from workers.celery_app import MAX_COUNTDOWN_SECONDS
-from workers.errors import PermanentEventError, RetryLater
 from workers.ratelimit import Throttled
 from workers.vtex import VTEXError, VTEXRateLimited
 

@@ -12,17 +12,16 @@ from dataclasses import dataclass, field
 
 import redis
 
-import workers
 from acsync_core import redis_connection
-from workers.config import Settings, load_settings
+from acsync_core.errors import PermanentEventError
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import Settings, load_settings
+from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue
-from workers.errors import PermanentEventError
 from workers.idempotency import IdStore
 from workers.outbox import Outbox
 from workers.pipeline import StoreContext
-from workers.publish import TaskPublisher
 from workers.retries import RetrySettings
-from workers.stats import Stats
 from workers.vtex import VTEXClient
 
 log = logging.getLogger("acsync.worker")
@@ -49,7 +48,7 @@ class Runtime:
         return cls(
             settings=settings,
             redis=client,
-            publisher=TaskPublisher(workers.app, client),
+            publisher=TaskPublisher(client),
             dlq=DeadLetterQueue(client),
             stats=Stats(client),
             retry=RetrySettings.from_env(),

@@ -30,13 +30,13 @@ from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 import workers
-from acsync_core import redis_connection
-from workers import metrics, pending, schedule
-from workers.config import ConfigError, load_settings
-from workers.errors import Defer
-from workers.events import TASK_FOR_KIND, Event
-from workers.logs import configure_logging, log_context
-from workers.observability import init_sentry
+from acsync_core import pending, redis_connection, schedule
+from acsync_core.errors import Defer
+from acsync_core.events import TASK_FOR_KIND, Event
+from acsync_core.logs import configure_logging, log_context
+from acsync_core.observability import init_sentry
+from acsync_core.settings import ConfigError, load_settings
+from workers import metrics
 from workers.pipeline import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import decide, is_retryable
@@ -222,7 +222,7 @@ def _report_to_sentry(event: Event, exc: BaseException) -> None:
 
 def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> None:
     """Run the event again in ``countdown`` seconds: at once on its queue, or through the Redis schedule
-    (``workers.schedule``), never as a Celery countdown held in a worker's memory."""
+    (``acsync_core.schedule``), never as a Celery countdown held in a worker's memory."""
     message = runtime.publisher.build_message(
         event.task_name,
         event.queue,

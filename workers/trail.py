@@ -173,7 +173,7 @@ def link_id(kind: str, payload: dict[str, Any]) -> str | None:
     if kind == "order":
         return str(payload.get("OrderId") or "") or None
     if kind == "cart" and payload.get("email") and payload.get("rclastcart"):
-        from workers.cart import checkout_id
+        from acsync_core.cart import checkout_id
 
         return checkout_id(str(payload["email"]), str(payload["rclastcart"]))
     return None

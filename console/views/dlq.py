@@ -11,11 +11,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from acsync_core.events import KINDS
 from console import dlqview
 from console.context import ConsoleContext, console_context
 from console.dlqview import DLQQuery, FilterError
 from console.views.auth import client_address, operator_required
-from workers.events import KINDS
 
 bp = Blueprint("dlq", __name__)
 

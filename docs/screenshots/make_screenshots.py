@@ -35,11 +35,11 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 from acsync.localredis import start_private_redis  # noqa: E402
 from acsync.localrun import STORE, Demo, queues_drained  # noqa: E402
+from acsync_core.stats import MINUTE_PREFIX, MINUTE_TTL, account_host, hooks_field  # noqa: E402
 from tests.console.browser import chromium, log_in, wait_for  # noqa: E402
 from workers.celery_app import make_celery  # noqa: E402
 from workers.dlq import DeadLetterQueue  # noqa: E402
 from workers.hookconfig import hook_health  # noqa: E402
-from workers.stats import MINUTE_PREFIX, MINUTE_TTL, account_host, hooks_field  # noqa: E402
 from workers.vtex.sandbox import make_order  # noqa: E402
 
 OUT = Path(__file__).resolve().parent

@@ -37,13 +37,13 @@ from acclient.sandbox import DEFAULT_TOKEN
 from acsync import commands
 from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
+from acsync_core.cart import checkout_id
+from acsync_core.events import WORKER_QUEUES
+from acsync_core.pending import PENDING, STARTED
+from acsync_core.settings import render_stores_toml
 from ingest.spool import Spool
-from workers.cart import checkout_id
-from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import WORKER_QUEUES
 from workers.outbox import waiting_writes
-from workers.pending import PENDING, STARTED
 from workers.trail import Trail
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
 

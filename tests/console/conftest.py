@@ -13,12 +13,12 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
+from acsync_core.events import Event
+from acsync_core.settings import Settings
 from console.app import create_app
 from console.settings import ConsoleSettings, parse_users
 from tests.factories import make_settings, store_table
-from workers.config import Settings
 from workers.dlq import DeadLetterQueue
-from workers.events import Event
 
 # every secret of the stores file: none may ever appear in a page
 SECRETS = {

@@ -26,6 +26,7 @@ from werkzeug.security import generate_password_hash
 from acsync import commands
 from acsync.localredis import free_port
 from acsync.processes import ProcessGroup
+from acsync_core.stats import Stats, account_host
 from ingest import create_app as create_ingest
 from tests.console.browser import chromium, log_in, log_out, missing, wait_for
 from tests.factories import cart_trigger, make_settings, order_hook
@@ -33,7 +34,6 @@ from tests.workers.conftest import make_order, sandboxes, stores_for
 from tests.workers.test_celery_integration import post, settled, stack, wait_until
 from workers.dlq import DeadLetterQueue
 from workers.outbox import Outbox
-from workers.stats import Stats, account_host
 from workers.trail import Trail
 
 __all__ = ["sandboxes", "stack"]  # the integration tests' fixtures, shared

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import redis
 
-import workers
+from acsync_core.publish import TaskPublisher
 from console import dlqview
 from console.dlqview import DLQQuery, FilterError
 from tests.console.conftest import dead_letter
 from workers.dlq import DeadLetterQueue
-from workers.publish import TaskPublisher
 
 
 @pytest.mark.parametrize(
@@ -75,7 +74,7 @@ def test_purge_removes_only_given_entries_that_are_still_dead(redis_client):
     b = dead_letter(redis_client, order_id="v2-01")
     c = dead_letter(redis_client, order_id="v3-01")
     dlq = DeadLetterQueue(redis_client)
-    dlq.replay(b["entry_id"], TaskPublisher(workers.app, redis_client))  # replayed meanwhile: not dead any more
+    dlq.replay(b["entry_id"], TaskPublisher(redis_client))  # replayed meanwhile: not dead any more
     assert dlqview.purge(redis_client, [a["entry_id"], b["entry_id"], "nope"]) == [a["entry_id"]]
     assert dlq.get(a["entry_id"]) is None
     assert dlq.get(b["entry_id"])["status"] == "replayed"  # its history is kept
@@ -84,7 +83,7 @@ def test_purge_removes_only_given_entries_that_are_still_dead(redis_client):
 
 def test_replay_reports_what_was_replayed_and_what_was_no_longer_dead(redis_client):
     a = dead_letter(redis_client, order_id="v1-01")
-    publisher = TaskPublisher(workers.app, redis_client)
+    publisher = TaskPublisher(redis_client)
     result = dlqview.replay(DeadLetterQueue(redis_client), publisher, [a["entry_id"], a["entry_id"]], by="console:t")
     assert result.replayed == [a["entry_id"]] and result.missing == [a["entry_id"]] and not result.failed
     assert redis_client.llen("acsync.orders") == 1
@@ -95,6 +94,6 @@ def test_replay_stops_at_a_redis_failure_and_leaves_the_rest_dead(redis_client):
     b = dead_letter(redis_client, order_id="v2-01")
     dlq = DeadLetterQueue(redis_client)
     broken = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
-    result = dlqview.replay(DeadLetterQueue(broken), TaskPublisher(workers.app, broken), [a["entry_id"], b["entry_id"]])
+    result = dlqview.replay(DeadLetterQueue(broken), TaskPublisher(broken), [a["entry_id"], b["entry_id"]])
     assert result.replayed == [] and result.failed == [a["entry_id"], b["entry_id"]] and result.error
     assert {e["status"] for e in dlq.list()} == {"dead"} and dlq.size() == 2

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from acsync_core.stats import MINUTE_PREFIX, Stats, hooks_field
 from console.figures import Series, gather
 from tests.console.conftest import dead_letter, secret_settings
 from workers.hookconfig import record_health
 from workers.outbox import Outbox
-from workers.stats import MINUTE_PREFIX, Stats, hooks_field
 
 
 def put_in_minute(client, minutes_ago: int, field: str, count: int) -> None:

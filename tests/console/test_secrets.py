@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from acsync_core.stats import Stats
 from tests.console.conftest import SECRETS, ConsoleClient, dead_letter
 from workers.hookconfig import record_health
-from workers.stats import Stats
 from workers.trail import Trail
 
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import redis
 
+from acsync_core.events import QUEUE_FOR_KIND
 from ingest import create_app
 from tests.factories import SECRETS, make_settings
-from workers.events import QUEUE_FOR_KIND
 
 
 @pytest.fixture

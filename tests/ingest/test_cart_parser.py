@@ -1,4 +1,4 @@
-"""workers.cart: rclastcart as stores write it, read and written back in one form.
+"""acsync_core.cart: rclastcart as stores write it, read and written back in one form.
 
 The forms come from VTEX's abandoned-cart guide (``add?sku=..&qty=..&seller=..&sc=..``), VTEX's cart
 URL rule (``/checkout/cart/add?sku=..&qty=..&seller=..&sc=..``, ``sc`` once, the rest per item) and a
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers.cart import (
+from acsync_core.cart import (
     CartItem,
     CartParseError,
     EmptyCartError,
@@ -20,7 +20,7 @@ from workers.cart import (
     normalize_rclastcart,
     parse_rclastcart,
 )
-from workers.errors import PermanentEventError
+from acsync_core.errors import PermanentEventError
 
 TWO_ITEMS = "add?sku=20&qty=1&seller=1&sku=4&qty=2&seller=1&sc=1"
 

@@ -16,11 +16,11 @@ import requests
 from acsync import commands
 from acsync.localredis import free_port
 from acsync.processes import ProcessGroup
+from acsync_core.events import Event
+from acsync_core.settings import render_stores_toml
 from ingest.spool import Spool
 from tests.factories import SECRETS, order_hook, store_table
 from tests.ingest.conftest import queued
-from workers.config import render_stores_toml
-from workers.events import Event
 
 
 @contextlib.contextmanager

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
+from acsync_core.publish import DEDUPE_PREFIX
 from ingest import create_app
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
 from tests.ingest.conftest import auth, queue_total, queued
-from workers.publish import DEDUPE_PREFIX
 
 
 def test_vtex_ping_answers_200_without_auth(client, redis_client):

@@ -6,9 +6,9 @@ import hmac
 import io
 import logging
 
+from acsync_core.logs import JsonFormatter
 from tests.factories import SECRETS, order_hook
 from tests.ingest.conftest import auth
-from workers.logs import JsonFormatter
 
 
 def test_secret_comparison_is_constant_time(client, monkeypatch):

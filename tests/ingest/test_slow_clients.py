@@ -18,10 +18,10 @@ import requests
 from acsync import commands
 from acsync.localredis import free_port
 from acsync.processes import ProcessGroup
+from acsync_core.settings import render_stores_toml
 from ingest.worker import chunked_body_end
 from tests.factories import SECRETS, order_hook, store_table
 from tests.ingest.conftest import queued
-from workers.config import render_stores_toml
 
 READ_DEADLINE = 2.0
 TRICKLERS = 30

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from acsync.cli import main
 from acsync.localredis import free_port, start_private_redis
+from acsync_core.events import Event
+from acsync_core.settings import Settings
 from ingest import create_app
 from ingest.spool import Spool
 from tests.factories import SECRETS, cart_trigger, make_settings, order_hook
 from tests.ingest.conftest import queued
-from workers.config import Settings
-from workers.events import Event
 
 
 def with_spool(settings: Settings, path: Path) -> Settings:
@@ -43,8 +43,8 @@ def test_redis_down_spools_then_cli_flush_enqueues_once(redis_url, redis_client,
     assert Spool(tmp_path / "spool.db").size() == 3 and redis_client.llen("acsync.orders") == 0
 
     stores = tmp_path / "stores.toml"
+    from acsync_core.settings import render_stores_toml
     from tests.factories import store_table
-    from workers.config import render_stores_toml
 
     stores.write_text(render_stores_toml({"mystore": store_table("mystore")}))
     monkeypatch.setenv("ACSYNC_STORES", str(stores))

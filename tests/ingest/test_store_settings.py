@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from acsync_core.settings import ConfigError, load_stores, parse_stores, render_stores_toml
 from tests.factories import store_table
-from workers.config import ConfigError, load_stores, parse_stores, render_stores_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 

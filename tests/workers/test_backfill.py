@@ -17,14 +17,13 @@ import redis
 import requests
 from click.testing import CliRunner
 
-import workers
 from acclient.sandbox import BackgroundServer
 from acsync.cli import main
+from acsync_core.events import BACKFILL_QUEUE
+from acsync_core.publish import TaskPublisher
+from acsync_core.settings import render_stores_toml
 from tests.factories import store_table
 from workers.backfill import Backfill, BackfillError, BackfillProgress, Window, iso_ms, progress_key, to_ms
-from workers.config import render_stores_toml
-from workers.events import BACKFILL_QUEUE
-from workers.publish import TaskPublisher
 from workers.vtex import VTEXClient, VTEXError
 from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, VTEXSandboxConfig, make_order
 from workers.vtex.sandbox import create_app as create_vtex_sandbox
@@ -105,7 +104,7 @@ def make_backfill(vtex: VTEXClient, client: redis.Redis, **kwargs: Any) -> Backf
         "sleep": lambda _seconds: None,
         **kwargs,
     }
-    return Backfill(vtex, TaskPublisher(workers.app, client), client, **options)
+    return Backfill(vtex, TaskPublisher(client), client, **options)
 
 
 # ---------------------------------------------------------------------------- the sandbox's cap

@@ -17,14 +17,14 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from acsync_core.events import WORKER_QUEUES
+from acsync_core.settings import render_stores_toml
+from acsync_core.stats import Stats
 from ingest import create_app
 from tests.factories import SECRETS, cart_trigger, customer_trigger, make_settings, order_hook
 from tests.workers.conftest import Sandboxes, make_order, stores_for
-from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import WORKER_QUEUES
 from workers.outbox import waiting_writes
-from workers.stats import Stats
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUES = ",".join(WORKER_QUEUES)
@@ -188,10 +188,9 @@ def test_permanent_faults_land_in_the_dlq_with_their_reason_and_replay_works(sta
     assert entries["order"]["event"]["payload"]["OrderId"] == "v404-01"
     # the order appears in VTEX later (replication lag): replay it from the DLQ
     boxes.seed_order(make_order("v404-01"))
-    import workers as workers_pkg
-    from workers.publish import TaskPublisher
+    from acsync_core.publish import TaskPublisher
 
-    dlq.replay(entries["order"]["entry_id"], TaskPublisher(workers_pkg.app, redis.Redis.from_url(redis_url)))
+    dlq.replay(entries["order"]["entry_id"], TaskPublisher(redis.Redis.from_url(redis_url)))
     wait_until(lambda: len(boxes.orders()) == 1, what="the replayed order")
     assert dlq.size() == 1 and dlq.get(entries["order"]["entry_id"])["status"] == "replayed"
 
@@ -245,8 +244,8 @@ def max_calls_in_a_second(arrivals: list[float]) -> int:
 
 def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
     import workers as workers_pkg
-    from workers.events import Event
-    from workers.publish import TaskPublisher
+    from acsync_core.events import Event
+    from acsync_core.publish import TaskPublisher
 
     client = redis.Redis.from_url(redis_url)
     app = workers_pkg.app
@@ -255,7 +254,7 @@ def test_fast_publisher_builds_the_same_message_as_send_task(redis_url):
         app.send_task(
             event.task_name, args=(event.to_dict(),), queue=event.queue, task_id="celery-made", connection=connection
         )
-    TaskPublisher(app, client).enqueue(event, task_id="ours")
+    TaskPublisher(client, celery_app=app).enqueue(event, task_id="ours")
     celery_made, ours = (json.loads(m) for m in client.lrange(event.queue, 0, -1)[::-1])
     assert set(ours) == set(celery_made)
     assert set(ours["headers"]) == set(celery_made["headers"])

@@ -1,4 +1,4 @@
-"""Per-account and per-store figures for the operations console (workers.stats, workers.ratelimit,
+"""Per-account and per-store figures for the operations console (acsync_core.stats, workers.ratelimit,
 workers.hookconfig) against the AC and VTEX sandboxes over loopback and a real Redis."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import requests
 from prometheus_client import REGISTRY
 
 from acclient import NO_RETRIES, ActiveCampaign, NotFoundError, RateLimitError, ServerError
+from acsync_core import stats as stats_module
+from acsync_core.events import Event
+from acsync_core.stats import MINUTE_PREFIX, Stats, account_host
 from tests.factories import SECRETS, order_hook
 from tests.workers.conftest import make_order, writer_for
-from workers import stats as stats_module
-from workers.events import Event
 from workers.hookconfig import HEALTH, check_hooks, hook_health, vtex_for
 from workers.metrics import AC_STATUS_CLASSES
 from workers.ratelimit import RedisRateLimiter
-from workers.stats import MINUTE_PREFIX, Stats, account_host
 from workers.tasks import run_event
 
 T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)

@@ -7,12 +7,11 @@ import threading
 import pytest
 import redis
 
-import workers
 from acsync.localredis import free_port, start_private_redis
-from workers import direct_redis
-from workers.direct_redis import DirectConnection, DirectScript
-from workers.events import Event
-from workers.publish import TaskPublisher
+from acsync_core import direct_redis
+from acsync_core.direct_redis import DirectConnection, DirectScript
+from acsync_core.events import Event
+from acsync_core.publish import TaskPublisher
 
 
 def test_commands_answer_like_the_pooled_client(redis_url):
@@ -89,7 +88,7 @@ def test_redis_down_fails_fast_with_redis_py_errors():
 def test_a_resent_enqueue_is_recognised_as_our_own(redis_url):
     """A reply lost to a broken connection makes the script run twice: the second is not a duplicate."""
     client = redis.Redis.from_url(redis_url)
-    publisher = TaskPublisher(workers.app, client)
+    publisher = TaskPublisher(client)
     event = Event(kind="order", store="s", payload={"OrderId": "v1-01", "State": "invoiced"}, dedupe_key="k1")
     assert publisher.enqueue_once(event, dedupe_ttl_seconds=60).duplicate is False
     again = publisher.enqueue_once(event, dedupe_ttl_seconds=60)

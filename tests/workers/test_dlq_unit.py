@@ -11,9 +11,9 @@ import fakeredis
 import pytest
 import redis
 
+from acsync_core.events import Event
+from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue, DLQFilter
-from workers.events import Event
-from workers.stats import Stats
 
 
 @pytest.fixture

@@ -23,14 +23,13 @@ import requests
 from acsync import commands
 from acsync.localredis import SentinelTopology, free_port, start_sentinel_topology
 from acsync.processes import ProcessGroup
-from acsync_core import redis_connection
+from acsync_core import pending, redis_connection
+from acsync_core.events import WORKER_QUEUES
+from acsync_core.settings import render_stores_toml
 from tests.factories import SECRETS, order_hook
 from tests.workers.conftest import make_order, stores_for
 from tests.workers.test_celery_integration import ROOT, Workers, wait_until
-from workers import pending
-from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import WORKER_QUEUES
 from workers.outbox import waiting_writes
 
 ORDERS = 120

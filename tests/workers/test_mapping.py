@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from acsync_core.errors import PermanentEventError
 from tests.factories import make_settings, store_table
-from workers.errors import PermanentEventError
 from workers.mapping import (
     graphql_line_items,
     graphql_order,

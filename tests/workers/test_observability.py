@@ -11,11 +11,11 @@ import sentry_sdk
 from prometheus_client import REGISTRY
 from sentry_sdk.transport import Transport
 
+from acsync_core.events import Event
+from acsync_core.logs import JsonFormatter, log_context, scrub
+from acsync_core.observability import before_send, init_sentry
 from ingest import create_app
 from tests.factories import SECRETS, cart_trigger, make_settings
-from workers.events import Event
-from workers.logs import JsonFormatter, log_context, scrub
-from workers.observability import before_send, init_sentry
 
 
 class CapturingTransport(Transport):
@@ -58,7 +58,7 @@ def test_before_send_filters_sensitive_keys_and_strings():
 
 
 def test_worker_dead_letter_reaches_sentry_with_event_id_and_no_email(sentry_events, runtime):
-    from workers.errors import PermanentEventError
+    from acsync_core.errors import PermanentEventError
     from workers.tasks import fail
 
     def dead_letters() -> float:  # the process-wide counter: compared before and after, never absolute
@@ -172,9 +172,9 @@ def test_the_queue_collector_names_outboxes_and_heartbeats_by_the_account_host(r
 def test_writer_writes_are_counted_under_the_account_host(runtime, sandboxes):
     from datetime import UTC, datetime
 
+    from acsync_core.stats import account_host
     from tests.factories import order_hook
     from tests.workers.conftest import make_order, writer_for
-    from workers.stats import account_host
     from workers.tasks import run_event
 
     class Task:  # what run_event reads of a Celery task

@@ -13,10 +13,10 @@ import requests
 from click.testing import CliRunner
 
 from acsync.cli import main
+from acsync_core.events import BACKFILL_QUEUE, Event
+from acsync_core.settings import render_stores_toml
 from tests.workers.conftest import Sandboxes, make_order, stores_for
-from workers.config import render_stores_toml
 from workers.dlq import DeadLetterQueue
-from workers.events import BACKFILL_QUEUE, Event
 
 
 @pytest.fixture

@@ -7,17 +7,16 @@ import time
 
 import redis
 
-import workers
-from workers import pending
-from workers.events import Event
-from workers.publish import TaskPublisher
+from acsync_core import pending
+from acsync_core.events import Event
+from acsync_core.publish import TaskPublisher
 
 
 def accepted(client: redis.Redis, order_id: str) -> Event:
     event = Event(
         kind="order", store="mystore", payload={"OrderId": order_id, "State": "invoiced"}, dedupe_key=order_id
     )
-    TaskPublisher(workers.app, client).enqueue_once(event, dedupe_ttl_seconds=60)
+    TaskPublisher(client).enqueue_once(event, dedupe_ttl_seconds=60)
     return event
 
 
@@ -50,7 +49,7 @@ def test_a_retry_counts_from_its_eta(redis_client: redis.Redis):
     client = redis.Redis(port=redis_client.connection_pool.connection_kwargs["port"])
     event = accepted(client, "v5-01")
     client.delete("acsync.orders")
-    publisher = TaskPublisher(workers.app, client)
+    publisher = TaskPublisher(client)
     message = publisher.build_message(event.task_name, event.queue, (event.to_dict(),), countdown=600)
     client.delete("acsync.orders")
     publisher.push(event.event_id, event.queue, message, expected_start=time.time() + 600)

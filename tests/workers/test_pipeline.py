@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from acsync_core.errors import Defer, PermanentEventError
+from acsync_core.events import Event
 from ingest.schemas import SCHEMA_FOR_KIND
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
 from tests.workers.conftest import fast_stores, handle, make_order, writer_for
-from workers.errors import Defer, PermanentEventError
-from workers.events import Event
 from workers.pipeline import HANDLERS
 from workers.runtime import Runtime
 

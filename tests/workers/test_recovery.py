@@ -10,11 +10,11 @@ import time
 import psutil
 import redis
 
+from acsync_core import pending, schedule
 from ingest import create_app
 from tests.factories import make_settings, order_hook
 from tests.workers.conftest import make_order, stores_for
 from tests.workers.test_celery_integration import post, settled, stack, wait_until
-from workers import pending, schedule
 
 __all__ = ["stack"]  # the fixture, shared with the integration tests
 

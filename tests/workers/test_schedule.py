@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import redis
 
-from workers import pending, schedule
+from acsync_core import pending, schedule
 
 
 def message(n: int) -> bytes:

@@ -13,12 +13,12 @@ import orjson
 import pytest
 import redis
 
+from acsync_core.cart import checkout_id
+from acsync_core.events import Event
 from ingest.schemas import SCHEMA_FOR_KIND
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
 from tests.workers.conftest import fast_stores, make_order, writer_for
-from workers.cart import checkout_id
 from workers.dlq import DeadLetterQueue
-from workers.events import Event
 from workers.runtime import Runtime, set_runtime
 from workers.tasks import mark_started, run_event
 from workers.trail import EMAIL_MASK, MAX_STEPS, Trail, scrub

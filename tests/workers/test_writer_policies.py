@@ -7,7 +7,7 @@ import redis
 
 from acclient import AuthenticationError, RateLimitError, ServerError, TransportError, ValidationError
 from acclient.errors import BulkImportRateLimited
-from workers.errors import PermanentEventError, RetryLater
+from acsync_core.errors import PermanentEventError, RetryLater
 from workers.outbox import Claimed
 from workers.ratelimit import MAX_SLOWDOWN, RedisRateLimiter
 from workers.retries import RetrySettings, decide

@@ -14,10 +14,10 @@ import requests
 
 from acclient.sandbox import BackgroundServer, SandboxConfig
 from acclient.sandbox import create_app as create_ac_sandbox
+from acsync_core.events import Event
 from tests.factories import make_settings, store_table
 from tests.workers.conftest import TEST_RETRIES, Sandboxes, handle, writer_for
 from workers.dlq import DeadLetterQueue
-from workers.events import Event
 from workers.mapping import graphql_order
 from workers.outbox import Outbox
 from workers.runtime import Runtime

@@ -30,16 +30,16 @@ import orjson
 import redis
 
 from acclient import ActiveCampaign
+from acsync_core.events import Event
+from acsync_core.logs import log_context
+from acsync_core.settings import StoreConfig
+from acsync_core.stats import Stats, account_host
 from workers import metrics
-from workers.config import StoreConfig
 from workers.dlq import DeadLetterQueue
-from workers.events import Event
 from workers.idempotency import IdStore
-from workers.logs import log_context
 from workers.outbox import Claimed, Outbox
 from workers.ratelimit import Throttled
 from workers.retries import RetrySettings, decide, is_retryable
-from workers.stats import Stats, account_host
 from workers.trail import SKIP_REASONS, Trail
 from workers.writers.carts import CartWriter
 from workers.writers.contacts import ContactWriter, ImportBudget

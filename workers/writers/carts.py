@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from acclient import SOURCE_REALTIME, ActiveCampaign, DuplicateError, NotFoundError, OrderProduct, ValidationError
-from workers.errors import RetryLater
+from acsync_core.errors import RetryLater
 from workers.idempotency import IdStore
 from workers.outbox import Claimed
 from workers.records import forget_open_cart, last_order_time, open_cart, set_open_cart

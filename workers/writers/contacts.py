@@ -20,7 +20,7 @@ import redis
 
 from acclient import ActiveCampaign, ValidationError
 from acclient.bulk_import import chunk_contacts
-from workers.errors import RetryLater
+from acsync_core.errors import RetryLater
 from workers.idempotency import IdStore, email_key
 from workers.mapping import clean_text
 from workers.outbox import Claimed

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from acclient import ActiveCampaign, DuplicateError
-from workers.errors import RetryLater
+from acsync_core.errors import RetryLater
 from workers.idempotency import IdStore, email_key
 
 log = logging.getLogger("acsync.writer")

@@ -17,12 +17,12 @@ import redis
 
 from acclient import NO_RETRIES, ActiveCampaign
 from acsync_core import redis_connection
+from acsync_core.settings import Settings, StoreConfig
+from acsync_core.stats import Stats
 from workers import metrics
-from workers.config import Settings, StoreConfig
 from workers.dlq import DeadLetterQueue
 from workers.ratelimit import RedisRateLimiter
 from workers.retries import RetrySettings
-from workers.stats import Stats
 from workers.writers.account import AccountWriter
 
 log = logging.getLogger("acsync.writer")

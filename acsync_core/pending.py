@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import redis
 
-SCHEDULE = "acsync:schedule"  # workers.schedule's sorted set (named here to avoid an import cycle)
+SCHEDULE = "acsync:schedule"  # acsync_core.schedule's sorted set (named here to avoid an import cycle)
 
 log = logging.getLogger("acsync.pending")
 
@@ -162,7 +162,7 @@ def sweep(
         if client.hexists(STARTED, event_id):
             continue  # running, or held by a worker: recover_dead_workers covers it if that worker dies
         if client.zscore(SCHEDULE, event_id) is not None:
-            continue  # deferred: waiting in the schedule (workers.schedule)
+            continue  # deferred: waiting in the schedule (acsync_core.schedule)
         stored = client.hget(MESSAGES, event_id)
         if stored is None:
             client.zrem(PENDING, event_id)
@@ -219,7 +219,7 @@ class Sweeper:
         threading.Thread(target=self._run, name="acsync-pending-sweeper", daemon=True).start()
 
     def _run(self) -> None:
-        from workers.schedule import move_due
+        from acsync_core.schedule import move_due
 
         last_beat = time.monotonic()
         last_sweep = 0.0

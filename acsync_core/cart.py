@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
-from workers.errors import PermanentEventError
+from acsync_core.errors import PermanentEventError
 
 SKU_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 MAX_ITEMS = 100

@@ -10,7 +10,7 @@ neither, so a failed enqueue never leaves a dedupe key behind that would drop VT
 The hot path (``enqueue_once``) is tuned for CPU because ingest answers thousands of hooks a
 minute on two cores: the headers ``as_task_v2`` makes are cached per task name and process and only
 the per-message fields replaced (``as_task_v2`` costs more than the rest of the message), and the
-script runs on a :class:`~workers.direct_redis.DirectConnection` rather than through redis-py's
+script runs on a :class:`~acsync_core.direct_redis.DirectConnection` rather than through redis-py's
 command layers.
 
 A test checks the envelope against one made by ``send_task`` and that a real worker runs it.
@@ -29,13 +29,13 @@ import orjson
 import redis
 from celery import Celery
 
+from acsync_core import pending, stats
+from acsync_core.direct_redis import DirectConnection, DirectScript
+from acsync_core.events import Event
 from acsync_core.redis_connection import Durability
-from workers import pending, stats
-from workers.direct_redis import DirectConnection, DirectScript
-from workers.events import Event
 
-# KEYS[1] dedupe key, KEYS[2] queue list, KEYS[3..5] the pending ledger (workers.pending), KEYS[6] this
-# minute's stats bucket (workers.stats); ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message,
+# KEYS[1] dedupe key, KEYS[2] queue list, KEYS[3..5] the pending ledger (acsync_core.pending), KEYS[6] this
+# minute's stats bucket (acsync_core.stats); ARGV[1] event id, ARGV[2] dedupe TTL (s), ARGV[3] message,
 # ARGV[4] now, ARGV[5] queue name, ARGV[6] the bucket's field for accepted hooks, ARGV[7] its TTL.
 # Returns nil when enqueued, or the event id that claimed the key first. A Lua script is atomic but
 # not transactional (a failing command does not undo earlier writes), so the LPUSH goes first: if it
@@ -75,12 +75,33 @@ class EnqueueResult:
     duplicate: bool
 
 
+_MESSAGE_APP: Celery | None = None
+
+
+def message_app() -> Celery:
+    """A Celery application that only builds task messages (protocol 2, JSON), the same as the workers'
+    application builds them: messages carry no worker configuration (time limits and queues are the
+    worker's own, routing is the queue name given here)."""
+    global _MESSAGE_APP
+    if _MESSAGE_APP is None:
+        app = Celery("acsync", set_as_current=False)
+        app.conf.update(task_serializer="json", accept_content=["json"], task_protocol=2)
+        _MESSAGE_APP = app
+    return _MESSAGE_APP
+
+
 class TaskPublisher:
     """Builds Celery protocol-2 messages and pushes them to Redis, optionally deduplicated."""
 
-    def __init__(self, celery_app: Celery, client: redis.Redis, *, durability: Durability | None = None) -> None:
-        """``durability``: how many replicas must confirm an :meth:`enqueue_once` (ingest's promise to VTEX)."""
-        self.celery = celery_app
+    def __init__(
+        self, client: redis.Redis, *, celery_app: Celery | None = None, durability: Durability | None = None
+    ) -> None:
+        """``durability``: how many replicas must confirm an :meth:`enqueue_once` (ingest's promise to VTEX).
+
+        ``celery_app`` builds the messages; by default :func:`message_app`, so a publisher needs neither the
+        workers' application nor its tasks (ingest imports nothing of ``workers``).
+        """
+        self.celery = celery_app or message_app()
         self.client = client
         self.direct = DirectConnection(client)
         self.script = DirectScript(self.direct, _ENQUEUE_ONCE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from workers.logs import scrub
+from acsync_core.logs import scrub
 
 log = logging.getLogger("acsync")
 

@@ -22,7 +22,7 @@ import time
 
 import redis
 
-from workers import pending
+from acsync_core import pending
 
 SCHEDULE = pending.SCHEDULE  # "acsync:schedule"
 MESSAGES = "acsync:schedule:messages"
