@@ -32,7 +32,7 @@ def serve(bind: str | None) -> None:
     from console.settings import load_console_settings
 
     try:
-        load_console_settings(os.environ)  # a clear message now, rather than a traceback from gunicorn
+        load_console_settings()  # a clear message now, rather than a traceback from gunicorn
     except ConfigError as exc:
         raise click.UsageError(f"configuration: {exc}") from None
     program = shutil.which(

@@ -34,7 +34,7 @@ from acsync.localredis import PrivateRedis, free_port, start_private_redis
 from acsync.processes import ProcessGroup
 from acsync_core import redis_connection
 from acsync_core.events import QUEUE_FOR_KIND
-from acsync_core.settings import load_stores, render_stores_toml
+from acsync_core.settings import environment_settings, load_stores, render_stores_toml
 from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue
 from workers.hookconfig import vtex_for, wanted_hook
@@ -318,7 +318,8 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
 
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    redis_url = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
+    environment = environment_settings()
+    redis_url = environment.redis_url
     embedded: PrivateRedis | None = None
     if redis_reachable(redis_url):
         say(f"using Redis at {redis_connection.redact(redis_url)}")
@@ -336,7 +337,7 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
         "ACSYNC_STORES": str(work / "stores.toml"),
         "DEMOSTORE_HOOK_SECRET": secret,
         "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-        "ACSYNC_LOG_LEVEL": os.environ.get("ACSYNC_LOG_LEVEL", "INFO"),
+        "ACSYNC_LOG_LEVEL": environment.log_level,
         "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}",
         "ACSYNC_INGEST_WORKERS": "2",
         "ACSYNC_WORKER_METRICS_PORT": str(ports["worker_metrics"]),

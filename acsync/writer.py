@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from acsync_core.logs import configure_logging
@@ -23,7 +21,6 @@ def writer() -> None:
         raise click.UsageError(f"configuration: {exc}") from None
     configure_logging(settings.log_level)
     init_sentry(settings.sentry_dsn, component="writer")
-    port = os.environ.get("ACSYNC_WRITER_METRICS_PORT")
-    if port:
-        metrics.start_worker_metrics_server(int(port), settings.redis_url)
+    if settings.writer_metrics_port:
+        metrics.start_worker_metrics_server(settings, settings.writer_metrics_port)
     WriterService(settings).serve_forever()

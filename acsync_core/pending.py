@@ -199,8 +199,8 @@ class Sweeper:
     ) -> None:
         self.client = client
         self.node = node
-        self.interval = interval or float(os.environ.get("ACSYNC_SWEEP_INTERVAL_SECONDS", 15))
-        self.grace = grace or float(os.environ.get("ACSYNC_SWEEP_GRACE_SECONDS", 300))
+        self.interval = interval or 15.0  # Settings.sweep_interval_seconds
+        self.grace = grace or 300.0  # Settings.sweep_grace_seconds
         self._recover_own_before: float | None = None  # set on a broker reconnect (request_own_recovery)
 
     def request_own_recovery(self, started_before: float) -> None:

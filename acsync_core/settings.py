@@ -79,6 +79,12 @@ class StoreConfig:
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of every process: the stores file and the environment (:data:`ENVIRONMENT`).
+
+    Built in one place, :func:`load_settings` (or :func:`environment_settings` where no stores file is
+    needed), and passed down; nothing else reads the environment.
+    """
+
     stores: Mapping[str, StoreConfig]
     redis_url: str = "redis://localhost:6379/0"
     sentry_dsn: str | None = None
@@ -90,12 +96,224 @@ class Settings:
     # replicas that must hold an accepted hook before it is answered 200 (None: 1 with Sentinel, else 0)
     redis_min_replicas: int | None = None
     redis_wait_ms: int = 200  # how long ingest waits for them before it also spools the hook
+    visibility_timeout: int = 600
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 900.0
+    max_attempts: int = 10
+    sweep_interval_seconds: float = 15.0
+    sweep_grace_seconds: float = 300.0
+    worker_metrics_port: int | None = None
+    worker_metrics_addr: str = "0.0.0.0"  # noqa: S104 - metrics are scraped from other hosts
+    writer_metrics_port: int | None = None
+    metrics_dir: str | None = None
+    public_url: str | None = None
+    hooks_autorepair: bool = False
+    ingest_bind: str = "127.0.0.1:8080"
+    ingest_workers: int = 0  # 0: two per core
+    ingest_worker_class: str = "ingest.worker.BufferingWorker"
+    ingest_threads: int = 1
+    ingest_max_connections: int = 1000
+    ingest_read_deadline: float = 10.0
+    console_bind: str = "127.0.0.1:8090"
+    console_workers: int = 2
+    console_threads: int = 4
 
     @property
     def durability(self) -> Durability:
         default = Durability.default_for(self.redis_url)
         replicas = default.min_replicas if self.redis_min_replicas is None else self.redis_min_replicas
         return Durability(min_replicas=replicas, timeout_ms=self.redis_wait_ms)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: the Settings field it fills, how it is read, its default, what it does."""
+
+    name: str
+    field: str
+    kind: str  # "str", "int", "float", "flag" ("1" or "0"); a trailing "?" means empty is None
+    default: Any
+    doc: str
+    minimum: float | None = None
+
+
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar("ACSYNC_STORES", "stores_path", "str", "stores.toml", 'the stores file (README, "Configuration")'),
+    EnvVar(
+        "REDIS_URL",
+        "redis_url",
+        "str",
+        "redis://localhost:6379/0",
+        "`redis://host:6379/0`, or Sentinels: `sentinel://[:password@]h1:26379,h2:26379/<master>/<db>`"
+        "[`?sentinel_password=`] (docs/reliability.md)",
+    ),
+    EnvVar(
+        "ACSYNC_REDIS_MIN_REPLICAS",
+        "redis_min_replicas",
+        "int?",
+        None,
+        "replicas that must confirm a hook before its 200, else it is also spooled; empty: 1 with Sentinel, else 0",
+        minimum=0,
+    ),
+    EnvVar("ACSYNC_REDIS_WAIT_MS", "redis_wait_ms", "int", 200, "how long ingest waits for those replicas", minimum=1),
+    EnvVar("SENTRY_DSN", "sentry_dsn", "str?", None, "Sentry project (e-mails and tokens are scrubbed)"),
+    EnvVar("ACSYNC_LOG_LEVEL", "log_level", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    EnvVar(
+        "ACSYNC_MAX_BODY_BYTES", "max_body_bytes", "int", 256 * 1024, "largest hook body (413 past it)", minimum=1024
+    ),
+    EnvVar(
+        "ACSYNC_DEDUPE_WINDOW_SECONDS",
+        "dedupe_window_seconds",
+        "int",
+        24 * 3600,
+        "how long a hook's dedupe key is kept",
+        minimum=60,
+    ),
+    EnvVar(
+        "ACSYNC_SPOOL_PATH",
+        "spool_path",
+        "str?",
+        "acsync-spool.db",
+        "SQLite file for hooks accepted while Redis is down; empty: answer 503 instead",
+    ),
+    EnvVar("ACSYNC_INGEST_BIND", "ingest_bind", "str", "127.0.0.1:8080", "ingest's address (gunicorn)"),
+    EnvVar("ACSYNC_INGEST_WORKERS", "ingest_workers", "int", 0, "ingest processes; 0: two per core", minimum=0),
+    EnvVar(
+        "ACSYNC_INGEST_WORKER_CLASS",
+        "ingest_worker_class",
+        "str",
+        "ingest.worker.BufferingWorker",
+        "gunicorn worker class (`sync` and `gthread` also work)",
+    ),
+    EnvVar("ACSYNC_INGEST_THREADS", "ingest_threads", "int", 1, "threads per ingest process (gthread)", minimum=1),
+    EnvVar(
+        "ACSYNC_INGEST_MAX_CONNECTIONS",
+        "ingest_max_connections",
+        "int",
+        1000,
+        "open connections per ingest process, slow ones included",
+        minimum=1,
+    ),
+    EnvVar(
+        "ACSYNC_INGEST_READ_DEADLINE",
+        "ingest_read_deadline",
+        "float",
+        10.0,
+        "seconds from accept for a whole request, else 408 and closed",
+        minimum=0.1,
+    ),
+    EnvVar(
+        "ACSYNC_CONSOLE_BIND",
+        "console_bind",
+        "str",
+        "127.0.0.1:8090",
+        "the console's address (its logins and key: docs/operations.md, The console)",
+    ),
+    EnvVar("ACSYNC_CONSOLE_WORKERS", "console_workers", "int", 2, "console processes", minimum=1),
+    EnvVar("ACSYNC_CONSOLE_THREADS", "console_threads", "int", 4, "threads per console process", minimum=1),
+    EnvVar(
+        "ACSYNC_RETRY_BASE_SECONDS",
+        "retry_base_seconds",
+        "float",
+        2.0,
+        "first retry backoff (full jitter)",
+        minimum=0.0,
+    ),
+    EnvVar(
+        "ACSYNC_RETRY_CAP_SECONDS",
+        "retry_cap_seconds",
+        "float",
+        900.0,
+        "longest retry backoff (at most 900)",
+        minimum=0.0,
+    ),
+    EnvVar("ACSYNC_MAX_ATTEMPTS", "max_attempts", "int", 10, "attempts before an event is dead-lettered", minimum=1),
+    EnvVar(
+        "ACSYNC_VISIBILITY_TIMEOUT",
+        "visibility_timeout",
+        "int",
+        600,
+        "seconds before Redis redelivers an unacknowledged message (twice the task's hard time limit)",
+        minimum=10,
+    ),
+    EnvVar(
+        "ACSYNC_SWEEP_INTERVAL_SECONDS",
+        "sweep_interval_seconds",
+        "float",
+        15.0,
+        "how often the pending ledger's sweeper runs",
+        minimum=1.0,
+    ),
+    EnvVar(
+        "ACSYNC_SWEEP_GRACE_SECONDS",
+        "sweep_grace_seconds",
+        "float",
+        300.0,
+        "how long an event may be due and not started before the sweeper pushes it again",
+        minimum=1.0,
+    ),
+    EnvVar("ACSYNC_WORKER_METRICS_PORT", "worker_metrics_port", "int?", None, "a worker's /metrics port", minimum=1),
+    EnvVar("ACSYNC_WORKER_METRICS_ADDR", "worker_metrics_addr", "str", "0.0.0.0", "the address it listens on"),  # noqa: S104
+    EnvVar("ACSYNC_WRITER_METRICS_PORT", "writer_metrics_port", "int?", None, "a writer's /metrics port", minimum=1),
+    EnvVar(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "metrics_dir",
+        "str?",
+        None,
+        "prometheus-client's multiprocess directory (set before a worker starts; ingest makes its own)",
+    ),
+    EnvVar("ACSYNC_PUBLIC_URL", "public_url", "str?", None, "ingest's public URL, for the VTEX order hook"),
+    EnvVar(
+        "ACSYNC_HOOKS_AUTOREPAIR",
+        "hooks_autorepair",
+        "flag",
+        False,
+        "1: beat re-creates a missing or wrong VTEX order hook (needs ACSYNC_PUBLIC_URL)",
+    ),
+)
+
+
+def _read(var: EnvVar, raw: str | None) -> Any:
+    optional = var.kind.endswith("?")
+    kind = var.kind.rstrip("?")
+    if raw is None or (optional and raw.strip() == ""):
+        return None if optional and raw is not None else var.default
+    raw = raw.strip()
+    if kind == "str":
+        return raw
+    if kind == "flag":
+        if raw not in ("0", "1"):
+            raise ConfigError(f"{var.name}: {raw!r} is not 0 or 1")
+        return raw == "1"
+    try:
+        value = int(raw) if kind == "int" else float(raw)
+    except ValueError:
+        raise ConfigError(f"{var.name}: {raw!r} is not {'an integer' if kind == 'int' else 'a number'}") from None
+    if var.minimum is not None and value < var.minimum:
+        raise ConfigError(f"{var.name}: {raw} is below the minimum, {var.minimum:g}")
+    return value
+
+
+def read_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Settings fields the environment gives (every :data:`ENVIRONMENT` variable), validated."""
+    env = os.environ if env is None else env
+    values = {var.field: _read(var, env.get(var.name)) for var in ENVIRONMENT}
+    if "ACSYNC_LOG_LEVEL" not in env and env.get("LOG_LEVEL"):  # the older name
+        values["log_level"] = env["LOG_LEVEL"].strip()
+    values["log_level"] = values["log_level"].upper()
+    if values["log_level"] not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"ACSYNC_LOG_LEVEL: {values['log_level']!r} is not a log level")
+    try:
+        redis_connection.validate_url(values["redis_url"])
+    except redis_connection.RedisURLError as exc:
+        raise ConfigError(f"REDIS_URL: {exc}") from None
+    return values
+
+
+def environment_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment alone, without the stores file (gunicorn's configuration, the Celery
+    application at import): the stores come with :func:`load_settings`."""
+    return Settings(stores={}, **read_environment(env))
 
 
 def _url(**kwargs: Any) -> fields.String:
@@ -236,34 +454,21 @@ def load_stores(path: str | Path, env: Mapping[str, str] | None = None) -> dict[
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """All settings: the environment (:data:`ENVIRONMENT`) and the stores file it names."""
     env = os.environ if env is None else env
-    path = env.get("ACSYNC_STORES", "stores.toml")
-    try:
-        max_body = int(env.get("ACSYNC_MAX_BODY_BYTES", 256 * 1024))
-        window = int(env.get("ACSYNC_DEDUPE_WINDOW_SECONDS", 24 * 3600))
-        min_replicas = int(env["ACSYNC_REDIS_MIN_REPLICAS"]) if env.get("ACSYNC_REDIS_MIN_REPLICAS") else None
-        wait_ms = int(env.get("ACSYNC_REDIS_WAIT_MS", 200))
-    except ValueError as exc:
-        raise ConfigError(f"environment: {exc}") from None
-    if (min_replicas is not None and min_replicas < 0) or wait_ms < 1:
-        raise ConfigError("environment: ACSYNC_REDIS_MIN_REPLICAS must be >= 0 and ACSYNC_REDIS_WAIT_MS >= 1")
-    redis_url = env.get("REDIS_URL", "redis://localhost:6379/0")
-    try:
-        redis_connection.validate_url(redis_url)
-    except redis_connection.RedisURLError as exc:
-        raise ConfigError(f"REDIS_URL: {exc}") from None
-    return Settings(
-        stores=load_stores(path, env),
-        redis_url=redis_url,
-        sentry_dsn=env.get("SENTRY_DSN") or None,
-        log_level=env.get("ACSYNC_LOG_LEVEL", env.get("LOG_LEVEL", "INFO")).upper(),
-        max_body_bytes=max_body,
-        dedupe_window_seconds=window,
-        stores_path=str(path),
-        spool_path=env.get("ACSYNC_SPOOL_PATH", "acsync-spool.db") or None,
-        redis_min_replicas=min_replicas,
-        redis_wait_ms=wait_ms,
-    )
+    values = read_environment(env)
+    return Settings(stores=load_stores(values["stores_path"], env), **values)
+
+
+def environment_table() -> str:
+    """The Markdown table of :data:`ENVIRONMENT` (docs/operations.md, kept true by a test)."""
+    rows = ["| variable | default | what it sets |", "|---|---|---|"]
+    for var in ENVIRONMENT:
+        default = "(none)" if var.default in (None, "") else f"`{var.default}`"
+        if isinstance(var.default, bool):
+            default = f"`{int(var.default)}`"
+        rows.append(f"| `{var.name}` | {default} | {var.doc} |")
+    return "\n".join(rows)
 
 
 def render_stores_toml(stores: Mapping[str, Mapping[str, Any]]) -> str:

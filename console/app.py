@@ -10,7 +10,6 @@ Every page needs a login (Flask-Login, a signed session cookie: Secure, HttpOnly
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,7 +53,7 @@ def create_app(
         configure_logging(settings.log_level)
         logging.logProcesses = True  # configure_logging turns pids off; gunicorn's own lines print them
     if console_settings is None:
-        console_settings = load_console_settings(os.environ)
+        console_settings = load_console_settings()
     app = Flask("console", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     lifetime = timedelta(hours=console_settings.session_hours)
     app.config.update(

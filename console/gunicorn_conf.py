@@ -2,17 +2,19 @@
 
 A few people use it at once, but a page may wait on Redis (a large dead-letter queue) and a bulk replay
 takes a while: threads keep one slow page from holding the others. Every value can be overridden from
-the environment; the app's own configuration is ``console.settings``.
+the environment (acsync_core.settings.ENVIRONMENT); the logins and key are ``console.settings``.
 """
 
 from __future__ import annotations
 
-import os
+from acsync_core.settings import environment_settings
 
-bind = os.environ.get("ACSYNC_CONSOLE_BIND", "127.0.0.1:8090")
-workers = int(os.environ.get("ACSYNC_CONSOLE_WORKERS", "2"))
+_settings = environment_settings()
+
+bind = _settings.console_bind
+workers = _settings.console_workers
 worker_class = "gthread"
-threads = int(os.environ.get("ACSYNC_CONSOLE_THREADS", "4"))
+threads = _settings.console_threads
 timeout = 120  # a bulk replay of thousands of dead letters is one request
 graceful_timeout = 25
 keepalive = 5
@@ -23,7 +25,7 @@ limit_request_field_size = 8190
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
-loglevel = os.environ.get("ACSYNC_LOG_LEVEL", "info").lower()
+loglevel = _settings.log_level.lower()
 # the app is loaded once in the arbiter: a bad configuration stops gunicorn at once with the message,
 # instead of every worker failing to boot in turn
 preload_app = True

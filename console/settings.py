@@ -15,6 +15,7 @@ The bind address is gunicorn's (``ACSYNC_CONSOLE_BIND`` in ``console/gunicorn_co
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,7 +87,9 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return value == "1"
 
 
-def load_console_settings(env: Mapping[str, str]) -> ConsoleSettings:
+def load_console_settings(env: Mapping[str, str] | None = None) -> ConsoleSettings:
+    """The console's logins, key and cookie settings, from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
     secret_key = env.get("ACSYNC_CONSOLE_SECRET_KEY", "")
     if not secret_key:
         raise ConsoleConfigError(

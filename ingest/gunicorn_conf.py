@@ -1,7 +1,7 @@
 """gunicorn settings for ingest: ``gunicorn -c python:ingest.gunicorn_conf 'ingest:create_app()'``.
 
 Defaults come from bench/ingest.py runs on the 2-core machine (docs/benchmarks.md); every value can
-be overridden from the environment.
+be overridden from the environment (acsync_core.settings.ENVIRONMENT).
 """
 
 from __future__ import annotations
@@ -15,20 +15,24 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker  # what gunicorn passes its hooks (gunicorn has no type information)
 
-bind = os.environ.get("ACSYNC_INGEST_BIND", "127.0.0.1:8080")
-workers = int(os.environ.get("ACSYNC_INGEST_WORKERS", str(2 * (os.cpu_count() or 1))))
+from acsync_core.settings import environment_settings
+
+_settings = environment_settings()  # docs/operations.md lists the variables; a bad value stops gunicorn here
+
+bind = _settings.ingest_bind
+workers = _settings.ingest_workers or 2 * (os.cpu_count() or 1)
 # gunicorn's sync worker, except that requests are read whole in a selector before the app runs them
 # (ingest/worker.py): slow clients cost a buffer each, not a worker, and the hot path stays sync's
 # (docs/benchmarks.md "Slow clients"). "sync" and "gthread" (ACSYNC_INGEST_THREADS) still work.
-worker_class = os.environ.get("ACSYNC_INGEST_WORKER_CLASS", "ingest.worker.BufferingWorker")
-threads = int(os.environ.get("ACSYNC_INGEST_THREADS", "1"))
+worker_class = _settings.ingest_worker_class
+threads = _settings.ingest_threads
 # Open connections per worker, reading or closing (the buffering worker and gthread/gevent; not sync): past
 # it a worker stops accepting and leaves new connections to the others.
-worker_connections = int(os.environ.get("ACSYNC_INGEST_MAX_CONNECTIONS", "1000"))
+worker_connections = _settings.ingest_max_connections
 # Seconds from accept to a complete request, headers and body (buffering worker): a client still sending
 # then is answered 408 and closed. Hooks are a few KiB and VTEX wants the answer within 5 s.
-read_deadline = float(os.environ.get("ACSYNC_INGEST_READ_DEADLINE", "10"))
-max_body_bytes = int(os.environ.get("ACSYNC_MAX_BODY_BYTES", str(256 * 1024)))  # the app's limit (413)
+read_deadline = _settings.ingest_read_deadline
+max_body_bytes = _settings.max_body_bytes  # the app's limit (413)
 max_header_bytes = 64 * 1024  # a header section past this is answered 431 without waiting for the rest
 limit_request_line = 4094  # gunicorn's defaults, stated: 414 past them
 limit_request_fields = 100
@@ -39,12 +43,12 @@ graceful_timeout = 25  # SIGTERM: finish in-flight requests, then exit
 keepalive = 5  # gthread/gevent only: the sync and buffering workers close each connection after its answer
 accesslog = None  # per-request lines are in the JSON log and the metrics; access logs cost throughput
 errorlog = "-"
-loglevel = os.environ.get("ACSYNC_LOG_LEVEL", "info").lower()
+loglevel = _settings.log_level.lower()
 
 
 def on_starting(server: object) -> None:
     # prometheus-client multiprocess mode: every worker writes to this directory; /metrics sums them.
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = _settings.metrics_dir
     if not directory:
         directory = tempfile.mkdtemp(prefix="acsync-ingest-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory

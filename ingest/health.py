@@ -30,7 +30,7 @@ def readyz() -> tuple[Response, int]:
 
 @bp.get("/metrics")
 def metrics_endpoint() -> Response:
-    body, content_type = metrics.render()
+    body, content_type = metrics.render(current_app.extensions["acsync"]["settings"].metrics_dir)
     return Response(body, content_type=content_type)
 
 

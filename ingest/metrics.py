@@ -7,7 +7,6 @@ shared files and ``/metrics`` aggregates them; otherwise the default in-process 
 from __future__ import annotations
 
 import functools
-import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -52,9 +51,10 @@ duplicate_counter = functools.cache(DUPLICATES.labels)
 dropped_counter = functools.cache(DROPPED.labels)
 
 
-def render() -> tuple[bytes, str]:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render(multiprocess_dir: str | None) -> tuple[bytes, str]:
+    """The metrics page: summed over gunicorn's workers when they write to ``multiprocess_dir``."""
+    if multiprocess_dir:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -16,26 +16,27 @@ Every setting below is explained in docs/architecture.md ("Celery settings"). In
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 from kombu import Exchange, Queue
 
 from acsync_core import redis_connection
 from acsync_core.events import WORKER_QUEUES
+from acsync_core.settings import Settings, environment_settings
 from workers import broker
 
-# Overridable for chaos tests. Twice the hard time limit: a running task is never redelivered under it.
-VISIBILITY_TIMEOUT = int(os.environ.get("ACSYNC_VISIBILITY_TIMEOUT", 10 * 60))
-TASK_HARD_TIME_LIMIT = min(5 * 60, VISIBILITY_TIMEOUT // 2)
 MAX_COUNTDOWN_SECONDS = 15 * 60  # the longest retry backoff (deferred work waits in the Redis schedule)
 
-assert TASK_HARD_TIME_LIMIT < VISIBILITY_TIMEOUT
+
+def hard_time_limit(visibility_timeout: int) -> int:
+    """Half the visibility timeout, at most 5 minutes: a running task is never redelivered under it."""
+    return min(5 * 60, visibility_timeout // 2)
 
 
-def make_celery(redis_url: str | None = None) -> Celery:
-    redis_url = redis_url or os.environ.get("REDIS_URL", "redis://localhost:6379/0")
-    broker_url, sentinel_options = redis_connection.celery_broker(redis_url)
+def make_celery(settings: Settings | None = None) -> Celery:
+    """The workers' application; ``settings`` defaults to the environment's (``celery -A workers``)."""
+    settings = settings or environment_settings()
+    time_limit = hard_time_limit(settings.visibility_timeout)
+    broker_url, sentinel_options = redis_connection.celery_broker(settings.redis_url)
     app = Celery("acsync", broker=broker_url, include=["workers.tasks", "workers.hookconfig"])
     if sentinel_options:
         app.conf.broker_transport = broker.TRANSPORT  # kombu's Sentinel transport, repaired for failover
@@ -55,10 +56,10 @@ def make_celery(redis_url: str | None = None) -> Celery:
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,  # a failure is recorded in the DLQ before it is acked
         worker_prefetch_multiplier=1,
-        task_time_limit=TASK_HARD_TIME_LIMIT,
-        task_soft_time_limit=int(TASK_HARD_TIME_LIMIT * 0.8),  # raises in the task, which retries it
+        task_time_limit=time_limit,
+        task_soft_time_limit=int(time_limit * 0.8),  # raises in the task, which retries it
         broker_transport_options={
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": settings.visibility_timeout,
             # sweep unacked messages of dead workers every 10 s instead of every ~100 s
             "unacked_restore_throttle": 1,
             # a primary that vanished without closing the connection (failover, host loss) must fail the

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -108,8 +107,8 @@ def check_hooks() -> dict[str, list[str]]:
     from workers.runtime import get_runtime
 
     runtime = get_runtime()
-    public_url = os.environ.get("ACSYNC_PUBLIC_URL")
-    repair = os.environ.get("ACSYNC_HOOKS_AUTOREPAIR") == "1" and bool(public_url)
+    public_url = runtime.settings.public_url
+    repair = runtime.settings.hooks_autorepair and bool(public_url)
     found: dict[str, list[str]] = {}
     health: dict[str, list[str]] = {}  # what acsync:hooks:health keeps for the console
     repaired: set[str] = set()

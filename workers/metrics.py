@@ -6,6 +6,8 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
+from acsync_core.settings import Settings
+
 TASKS = Counter("acsync_worker_events_total", "Events processed, by kind and outcome", ["kind", "outcome"])
 RETRIES = Counter("acsync_worker_retries_total", "Retries scheduled, by kind and reason", ["kind", "reason"])
 DEAD = Counter("acsync_worker_dead_letters_total", "Events sent to the dead-letter queue", ["kind", "reason"])
@@ -108,24 +110,23 @@ class QueueCollector:
         yield heartbeat
 
 
-def start_worker_metrics_server(port: int, redis_url: str) -> None:
+def start_worker_metrics_server(settings: Settings, port: int) -> None:
     """Serve /metrics from the worker's main process: every prefork child's counters (multiprocess
     mode, PROMETHEUS_MULTIPROC_DIR must be set before the worker starts) plus the Redis gauges."""
-    import os
-
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     from acsync_core import redis_connection
 
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
+    if settings.metrics_dir:
+        multiprocess.MultiProcessCollector(registry, path=settings.metrics_dir)
     else:
         from prometheus_client import REGISTRY
 
         registry = REGISTRY  # single process: children's counters are not visible; see docs/operations.md
-    registry.register(QueueCollector(redis_connection.connect(redis_url, socket_timeout=2, socket_connect_timeout=1)))
-    start_http_server(port, addr=os.environ.get("ACSYNC_WORKER_METRICS_ADDR", "0.0.0.0"), registry=registry)  # noqa: S104
+    client = redis_connection.connect(settings.redis_url, socket_timeout=2, socket_connect_timeout=1)
+    registry.register(QueueCollector(client))
+    start_http_server(port, addr=settings.worker_metrics_addr, registry=registry)
 
 
 # account: the ActiveCampaign account's API host (acsync_core.stats.account_host), as in every metric

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from acclient import ACError, DuplicateError, RateLimitError
 from acsync_core.errors import PermanentEventError, RetryLater
+from acsync_core.settings import Settings
 from workers.celery_app import MAX_COUNTDOWN_SECONDS
 from workers.ratelimit import Throttled
 from workers.vtex import VTEXError, VTEXRateLimited
@@ -23,11 +23,11 @@ class RetrySettings:
     max_attempts: int = 10
 
     @classmethod
-    def from_env(cls) -> RetrySettings:
+    def from_settings(cls, settings: Settings) -> RetrySettings:
         return cls(
-            base=float(os.environ.get("ACSYNC_RETRY_BASE_SECONDS", 2.0)),
-            cap=min(float(os.environ.get("ACSYNC_RETRY_CAP_SECONDS", MAX_COUNTDOWN_SECONDS)), MAX_COUNTDOWN_SECONDS),
-            max_attempts=int(os.environ.get("ACSYNC_MAX_ATTEMPTS", 10)),
+            base=settings.retry_base_seconds,
+            cap=min(settings.retry_cap_seconds, float(MAX_COUNTDOWN_SECONDS)),
+            max_attempts=settings.max_attempts,
         )
 
     def backoff(self, attempt: int) -> float:

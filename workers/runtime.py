@@ -51,7 +51,7 @@ class Runtime:
             publisher=TaskPublisher(client),
             dlq=DeadLetterQueue(client),
             stats=Stats(client),
-            retry=RetrySettings.from_env(),
+            retry=RetrySettings.from_settings(settings),
         )
 
     def context(self, store_name: str) -> StoreContext:

@@ -45,7 +45,8 @@ from workers.trail import Trail, link_id
 
 log = logging.getLogger("acsync.worker")
 
-NODE_ENV = "ACSYNC_WORKER_NODE"  # set by the worker's main process for its children
+# this worker's node id, set by its main process before the pool forks, so its prefork children have it
+_node = ""
 INFRASTRUCTURE_BACKOFF_SECONDS = 1.0  # do not spin on a requeued message while Redis is away
 
 
@@ -70,14 +71,16 @@ def _check_configuration(**_: Any) -> None:
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
     # this worker's node id, inherited by its prefork children: the sweeper re-pushes what a node had
     # started once the node's heartbeat stops (a SIGKILLed or lost host), instead of waiting for kombu
-    node = f"{socket.gethostname()}:{os.getpid()}"
-    os.environ[NODE_ENV] = node
+    global _node
+    _node = f"{socket.gethostname()}:{os.getpid()}"
     pending.Sweeper(
-        redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5), node=node
+        redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=5),
+        node=_node,
+        interval=settings.sweep_interval_seconds,
+        grace=settings.sweep_grace_seconds,
     ).start()
-    port = os.environ.get("ACSYNC_WORKER_METRICS_PORT")
-    if port:
-        metrics.start_worker_metrics_server(int(port), settings.redis_url)
+    if settings.worker_metrics_port:
+        metrics.start_worker_metrics_server(settings, settings.worker_metrics_port)
 
 
 def run_event(task: Task, event_data: dict[str, Any]) -> str | None:
@@ -94,7 +97,7 @@ def _process(task: Task, event_data: dict[str, Any]) -> str | None:
     event = Event.from_dict(event_data)
     attempt = int(task.request.retries or 0)
     runtime = get_runtime()
-    mark_started(runtime.redis, event, attempt, os.environ.get(NODE_ENV, ""))
+    mark_started(runtime.redis, event, attempt, _node)
     token = current_kind.set(event.kind)
     ctx = None
     with log_context(

@@ -23,7 +23,6 @@ covered), ``skipped`` (outcome and why), ``dead_lettered`` (reason), ``replayed`
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any
@@ -34,7 +33,7 @@ import redis
 PREFIX = "acsync:trail:"
 ORDER_PREFIX = "acsync:trail:order:"
 STORES = "acsync:trail:stores"  # set: stores with order links (find looks an order id up in each)
-TRAIL_TTL = int(os.environ.get("ACSYNC_TRAIL_TTL_SECONDS", 7 * 24 * 3600))  # refreshed by every step
+TRAIL_TTL = 7 * 24 * 3600  # refreshed by every step
 MAX_STEPS = 100
 MAX_EVENTS_PER_ORDER = 50
 

@@ -35,6 +35,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 from acsync.localredis import start_private_redis  # noqa: E402
 from acsync.localrun import STORE, Demo, queues_drained  # noqa: E402
+from acsync_core.settings import environment_settings  # noqa: E402
 from acsync_core.stats import MINUTE_PREFIX, MINUTE_TTL, account_host, hooks_field  # noqa: E402
 from tests.console.browser import chromium, log_in, wait_for  # noqa: E402
 from workers.celery_app import make_celery  # noqa: E402
@@ -175,7 +176,9 @@ def main() -> None:
         wait_for(lambda: dlq.size() >= 6, timeout=120, what="the dead letters")
         wait_drained(client)
         # beat checks the VTEX order hook hourly: ask for the check now, as its schedule would
-        make_celery(server.url).send_task("acsync.check_hooks", queue="acsync.maintenance")
+        make_celery(environment_settings({"REDIS_URL": server.url})).send_task(
+            "acsync.check_hooks", queue="acsync.maintenance"
+        )
         wait_for(lambda: STORE in hook_health(client), timeout=60, what="the order hook check")
 
         driver = chromium(WIDTH, 1000)

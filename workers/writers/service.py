@@ -72,7 +72,7 @@ def build_writer(
         stores=stores,
         dlq=DeadLetterQueue(client),
         stats=stats,
-        retry=retry or RetrySettings.from_env(),
+        retry=retry or RetrySettings.from_settings(settings),
         **options,
     )
 
