@@ -5,6 +5,8 @@ Two styles over one core:
 * modern: ``ActiveCampaign(api_url=..., api_token=...)`` with ``.contacts``, ``.connections``,
   ``.ecom_customers``, ``.ecom_orders``, ``.ecom_graphql`` (Ecommerce GraphQL) and ``.bulk_import``,
   raising typed errors from ``acclient.errors``;
+* shared with other HTTP clients: ``Transport`` (pooled session, timeouts, safe retries) and
+  ``HTTPAPIError``, the error base ``ACError`` derives from (status, retryable, retry_after, method, path);
 * compatible with the ``active_campaign`` library: ``ACClient``, ``ACContact`` and
   ``acclient.ecommerce`` returning ``(success, response)`` tuples.
 
@@ -31,9 +33,10 @@ from acclient.errors import (
     ValidationError,
 )
 from acclient.graphql import BulkResult, EcomGraphQL
+from acclient.http_errors import HTTPAPIError
 from acclient.ratelimit import IntervalRateLimiter, NoRateLimit, RateLimiter
 from acclient.resources import SOURCE_REALTIME, SOURCE_SYNC, BulkImport, OrderProduct, Page, chunk_contacts
-from acclient.transport import NO_RETRIES, RetryPolicy
+from acclient.transport import NO_RETRIES, HTTPResponse, RetryPolicy, Transport, parse_retry_after
 from acclient.values import AmountOutOfRange, cents_to_decimal
 
 __all__ = [
@@ -54,6 +57,8 @@ __all__ = [
     "EcomGraphQL",
     "ErrorDetail",
     "GraphQLError",
+    "HTTPAPIError",
+    "HTTPResponse",
     "IntervalRateLimiter",
     "NoRateLimit",
     "NotFoundError",
@@ -66,8 +71,10 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TokenLimitError",
+    "Transport",
     "TransportError",
     "ValidationError",
     "cents_to_decimal",
     "chunk_contacts",
+    "parse_retry_after",
 ]

@@ -2,12 +2,15 @@
 
 Every error says whether retrying the same request can succeed (`retryable`), so callers such as
 Celery tasks can decide between a backoff and the dead-letter queue without parsing status codes.
+``ACError`` derives from ``acclient.http_errors.HTTPAPIError``, the base shared with other HTTP clients.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from acclient.http_errors import HTTPAPIError
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,13 @@ class ErrorDetail:
         )
 
 
-class ACError(Exception):
+class ACError(HTTPAPIError):
     """Base class of every error raised by acclient.
 
     ``partial`` is set by calls that send several requests (``ecom_graphql.bulk_upsert_*``) when they
     fail part-way: a ``BulkResult`` of the records that had already landed or failed, None otherwise.
     """
 
-    retryable: bool = False
     partial: Any = None
 
     def __init__(
@@ -53,12 +55,9 @@ class ACError(Exception):
         method: str = "",
         path: str = "",
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, status=status, method=method, path=path)
         self.message = message
-        self.status = status
         self.body = body
-        self.method = method
-        self.path = path
 
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method else ""

@@ -67,7 +67,12 @@ def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time
 
 
 class Transport:
-    """A pooled ``requests.Session`` with connect/read timeouts and a retry policy."""
+    """A pooled ``requests.Session`` with connect/read timeouts and a retry policy.
+
+    Not tied to ActiveCampaign: any HTTP client can send through it (a client whose callers retry
+    passes ``retry_policy=NO_RETRIES``). A request that did not complete raises ``TransportError`` chained
+    ``from`` the ``requests`` exception behind it (its ``__cause__``).
+    """
 
     def __init__(
         self,

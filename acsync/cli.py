@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
+from acsync.cli_groups.backfill import backfill
+from acsync.cli_groups.connections import connections
+from acsync.cli_groups.dlq import dlq
+from acsync.cli_groups.hooks import hooks
+from acsync.cli_groups.spool import spool
+from acsync.cli_groups.stats import stats_command
 from acsync.console_cmd import console
 from acsync.localrun import run
-from acsync.ops import backfill, connections, dlq, hooks, spool, stats_command
 from acsync.sandboxes import sandbox
 from acsync.writer import writer
 

@@ -1,29 +1,30 @@
 """The dead-letter queue as the console filters it and acts on it, on top of ``workers.dlq``'s public API.
 
-Filters are those of ``acsync dlq`` (store, kind, age: ``acsync.ops.make_filter``) plus the reason and
+Filters are those of ``acsync dlq`` (store, kind, age: ``workers.dlq_ops.make_filter``) plus the reason and
 ``as_of``: an action confirmed on a page acts only on entries that were already dead when the page
 showed the count, so an entry that dies meanwhile is never replayed or purged unseen.
 
 ``DeadLetterQueue`` has ``purge(filters)`` but no purge of chosen entries (by id, or by reason), so
 ``purge`` here removes given entries with the same two writes (the entry and its index), in one Lua
-script that skips any entry no longer dead (replayed meanwhile by someone else).
+script that skips any entry no longer dead (replayed meanwhile by someone else). ``replay`` is
+``workers.dlq_ops.replay``, the loop ``acsync dlq replay`` runs.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import click
 import redis
 
-from acsync.ops import make_filter, parse_age
 from acsync_core.events import KINDS
-from acsync_core.publish import TaskPublisher
 from workers.dlq import ENTRIES, INDEX, DeadLetterQueue, DLQFilter
+from workers.dlq_ops import ReplayResult as ReplayResult  # the console's replay is acsync dlq replay's
+from workers.dlq_ops import make_filter, parse_age
+from workers.dlq_ops import replay as replay
 
 STORE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_REASON_LENGTH = 200
@@ -71,7 +72,7 @@ class DLQQuery:
         for name in ("older_than", "newer_than"):
             try:
                 parse_age(get(name))
-            except click.BadParameter:
+            except ValueError:
                 raise FilterError(f"{name.replace('_', ' ')}: a number and s, m, h or d, e.g. 30m or 2d") from None
             ages[name] = get(name)
         as_of = None
@@ -131,33 +132,6 @@ def listing(dlq: DeadLetterQueue, query: DLQQuery, limit: int = 100) -> Listing:
 
 def counts_by_store(dlq: DeadLetterQueue) -> dict[str, int]:
     return dict(Counter(e["store"] for e in dlq.list(None, limit=None)))
-
-
-@dataclass
-class ReplayResult:
-    replayed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # no longer dead (replayed or purged meanwhile)
-    failed: list[str] = field(default_factory=list)  # not replayed because Redis failed: still dead and listed
-    error: str = ""
-
-
-def replay(
-    dlq: DeadLetterQueue, publisher: TaskPublisher, entry_ids: Sequence[str], *, by: str | None = None
-) -> ReplayResult:
-    """``acsync dlq replay``'s loop: each entry's push and mark in one transaction; stop at a Redis error.
-    ``by`` (the operator) goes on each event's trail step ``replayed``."""
-    result = ReplayResult()
-    for index, entry_id in enumerate(entry_ids):
-        try:
-            dlq.replay(entry_id, publisher, by=by)
-            result.replayed.append(entry_id)
-        except KeyError:
-            result.missing.append(entry_id)
-        except redis.RedisError as exc:  # nothing of this entry was written; Redis is likely down: stop here
-            result.failed = list(entry_ids[index:])
-            result.error = exc.__class__.__name__
-            break
-    return result
 
 
 def purge(client: redis.Redis, entry_ids: Iterable[str], *, chunk: int = 500) -> list[str]:

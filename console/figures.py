@@ -1,6 +1,6 @@
 """The overview's figures, per store and per ActiveCampaign account, gathered from Redis without Flask.
 
-Pipeline-wide and per-account facts come from ``acsync.ops.collect_stats`` (what ``acsync stats``
+Pipeline-wide and per-account facts come from ``workers.status.collect_stats`` (what ``acsync stats``
 prints: queues, in flight, dead letters, each account's outbox, writer heartbeat, slowdown and booked
 budget); the per-minute series from ``acsync_core.stats.Stats.series``, the last success per store from
 ``Stats.last_success``, latencies from ``Stats.latency_percentiles`` and the VTEX hook check from
@@ -20,13 +20,13 @@ from typing import Any
 
 import redis
 
-from acsync.ops import collect_stats
 from acsync_core import schedule
 from acsync_core.events import KINDS
 from acsync_core.settings import Settings
 from acsync_core.stats import Stats, account_host
 from workers.dlq import DeadLetterQueue
 from workers.hookconfig import hook_health
+from workers.status import collect_stats
 from workers.writers.service import stores_by_account
 
 MINUTES = 60

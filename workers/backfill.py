@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 import redis
 
-from acsync_core.events import Event, new_event_id
+from acsync_core.events import BACKFILL_QUEUE, Event, new_event_id
 from acsync_core.publish import TaskPublisher
 from workers.vtex import VTEXError, VTEXRateLimited
 
@@ -396,3 +396,44 @@ def _paging(result: dict[str, Any]) -> tuple[int, int]:
     """(total, pages) of a List orders answer."""
     paging = result.get("paging") or {}
     return int(paging.get("total") or 0), int(paging.get("pages") or 1)
+
+
+def start_backfill(
+    vtex: OrderLister,
+    client: redis.Redis,
+    *,
+    store: str,
+    since: datetime,
+    until: datetime | None = None,
+    per_page: int = LIST_MAX_PER_PAGE,
+    restart: bool = False,
+) -> Backfill:
+    """The backfill ``acsync backfill`` runs: events queued through a :class:`TaskPublisher` on
+    ``client``; ``since`` and ``until`` are read as UTC (their tzinfo is replaced); ``restart`` forgets
+    the saved progress. Raises ValueError for a bad range or
+    page size, as :class:`Backfill` does."""
+    job = Backfill(
+        vtex,
+        TaskPublisher(client),
+        client,
+        store=store,
+        since=since.replace(tzinfo=UTC),
+        until=until.replace(tzinfo=UTC) if until else None,
+        per_page=per_page,
+    )
+    if restart:
+        job.reset()
+    return job
+
+
+def summary(result: BackfillResult) -> dict[str, Any]:
+    """What ``acsync backfill --json`` prints about a run."""
+    return {
+        "queued": result.queued,
+        "queue": BACKFILL_QUEUE,
+        "windows": result.windows,
+        "pages": result.pages,
+        "total": result.total,
+        "queued_total": result.queued_total,
+        "truncated": [window.as_dict() for window in result.truncated],
+    }

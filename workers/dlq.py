@@ -4,7 +4,8 @@ An entry keeps the original event (so it can be replayed exactly), store, kind, 
 reason, every attempt's error with timestamps, and its replay history. ``replay`` re-enqueues the
 event with a fresh attempt count under the same event_id (so logs connect) and marks the entry
 replayed, both in one Redis transaction (a failed push leaves the entry dead and listed); if the
-event fails again it comes back with the whole history. ``acsync dlq`` wraps this API.
+event fails again it comes back with the whole history. ``acsync dlq`` and the console wrap this API
+and ``workers.dlq_ops`` (filters by age, the replay loop).
 """
 
 from __future__ import annotations

@@ -136,3 +136,22 @@ def check_hooks() -> dict[str, list[str]]:
             log.warning("order hook of %s re-created", store.name)
     record_health(runtime.redis, health, repaired=repaired)
     return found
+
+
+def configure_hook(store: StoreConfig, public_url: str) -> dict[str, Any]:
+    """Point the store's VTEX order hook at ingest (``acsync hooks configure``); returns the
+    configuration sent, secret included. Raises VTEXError when VTEX refuses it."""
+    wanted = wanted_hook(store, public_url)
+    vtex_for(store).set_hook_config(wanted)
+    return wanted
+
+
+def masked_hook(config: dict[str, Any]) -> dict[str, Any]:
+    """A hook configuration fit to print: the secret header's value replaced by ``***``."""
+    return {**config, "hook": {**config["hook"], "headers": {HOOK_SECRET_HEADER: "***"}}}
+
+
+def hook_status(store: StoreConfig, public_url: str) -> list[str]:
+    """What differs between the store's VTEX order hook and the expected one (``acsync hooks status``);
+    empty when it is as expected. Raises VTEXError when VTEX cannot be read."""
+    return hook_problems(vtex_for(store).get_hook_config(), wanted_hook(store, public_url))

@@ -1,4 +1,9 @@
-"""From VTEX data to ActiveCampaign fields: orders, cart lines, URLs, images, money, e-mails."""
+"""From VTEX data to ActiveCampaign fields: orders, cart lines, URLs, images, money, e-mails.
+
+Names say which side they are about: ``ac_*`` build what ActiveCampaign receives (``ac_order_input``,
+``ac_line_items``, ``ac_order_fingerprint``), ``vtex_*`` read an amount out of VTEX's own data
+(``vtex_order_total``, ``vtex_line_total``, both in VTEX cents).
+"""
 
 from __future__ import annotations
 
@@ -97,7 +102,7 @@ def money(cents: Any, *, field: str, decimals: int = 2) -> Decimal:
     return value
 
 
-def _address(address: dict[str, Any] | None, profile: dict[str, Any]) -> dict[str, Any] | None:
+def _ac_address(address: dict[str, Any] | None, profile: dict[str, Any]) -> dict[str, Any] | None:
     if not address:
         return None
     receiver = clean_text(address.get("receiverName")) or ""
@@ -125,7 +130,7 @@ def leaf_category(item: dict[str, Any]) -> str | None:
     return clean_text(categories[0].get("name")) if categories and isinstance(categories[0], dict) else None
 
 
-def line_total(item: dict[str, Any]) -> int:
+def vtex_line_total(item: dict[str, Any]) -> int:
     """An item line's total in VTEX cents: ``priceDefinition.total`` when present (exact when a unit
     price does not divide evenly), else the unit selling price (``price`` when it is null) x quantity."""
     definition = item.get("priceDefinition") or {}
@@ -172,18 +177,18 @@ def allocate(amounts: list[int], scale: int, target: int) -> list[int]:
     return units
 
 
-def graphql_line_items(
-    order: dict[str, Any], store: StoreConfig, *, decimals: int = 2, totals: list[int] | None = None
+def ac_line_items(
+    order: dict[str, Any], store: StoreConfig, *, decimals: int = 2, line_totals: list[int] | None = None
 ) -> list[dict[str, Any]]:
     """AC line items of a VTEX order; the product identity is the SKU id, as for carts.
 
-    ``totals`` are the lines' totals in the currency's minor units (``decimals`` places); by default
+    ``line_totals`` are the lines' totals in the currency's minor units (``decimals`` places); by default
     each line's total in VTEX cents.
     """
     items = []
     for index, item in enumerate(order.get("items") or []):
         quantity = int(item.get("quantity") or 1)
-        parts = split_line(totals[index] if totals is not None else line_total(item), quantity)
+        parts = split_line(line_totals[index] if line_totals is not None else vtex_line_total(item), quantity)
         base_id = str(item.get("uniqueId") or f"{item['id']}-{index}")
         for part, (units, unit_price) in enumerate(parts):
             items.append(
@@ -208,7 +213,7 @@ def graphql_line_items(
     return items
 
 
-def order_value(order: dict[str, Any]) -> int:
+def vtex_order_total(order: dict[str, Any]) -> int:
     """The order total in VTEX cents: ``value``, else the sum of ``totals``; never a silent 0."""
     value = order.get("value")
     if value is not None:
@@ -227,7 +232,7 @@ def is_marketplace_order(order: dict[str, Any]) -> bool:
     )
 
 
-def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool) -> dict[str, Any]:
+def ac_order_input(order: dict[str, Any], store: StoreConfig, *, historical: bool) -> dict[str, Any]:
     """The ``OrderInput`` of AC's Ecommerce GraphQL API for a VTEX order (money in currency units).
 
     ``email``, ``storeCustomerId`` and ``cartId`` are filled in later: the e-mail after resolving a
@@ -244,12 +249,12 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
         decimals = (store_preferences.get("currencyFormatInfo") or {}).get("CurrencyDecimalDigits")
         decimals = decimals if isinstance(decimals, int) and 0 <= decimals <= 2 else 2
         status = order.get("status", "")
-        value = order_value(order)
+        value = vtex_order_total(order)
         shipping, tax = (
             to_cents(totals.get("Shipping", 0) or 0, field="Shipping"),
             to_cents(totals.get("Tax", 0) or 0, field="Tax"),
         )
-        lines = [line_total(item) for item in order.get("items") or []]
+        lines = [vtex_line_total(item) for item in order.get("items") or []]
         if decimals < 2:  # whole units that still add up to the rounded total
             scale = 10 ** (2 - decimals)
             target = int((Decimal(value) / scale).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
@@ -281,9 +286,9 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
                 }.items()
                 if v
             },
-            "shippingAddress": _address((order.get("shippingData") or {}).get("address"), profile),
-            "lineItems": graphql_line_items(
-                order, store, decimals=decimals, totals=[t // 10 ** (2 - decimals) for t in lines]
+            "shippingAddress": _ac_address((order.get("shippingData") or {}).get("address"), profile),
+            "lineItems": ac_line_items(
+                order, store, decimals=decimals, line_totals=[t // 10 ** (2 - decimals) for t in lines]
             ),
         }
     except (KeyError, TypeError, ValueError) as exc:
@@ -293,7 +298,7 @@ def graphql_order(order: dict[str, Any], store: StoreConfig, *, historical: bool
     return {k: v for k, v in fields.items() if v not in (None, {})}
 
 
-def graphql_fingerprint(fields: dict[str, Any]) -> str:
+def ac_order_fingerprint(fields: dict[str, Any]) -> str:
     """What makes an order write necessary: its fields without the modification time."""
     relevant = {k: v for k, v in fields.items() if k != "storeModifiedDate"}
     return hashlib.sha256(encode(relevant)).hexdigest()[:32]

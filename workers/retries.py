@@ -8,12 +8,11 @@ from dataclasses import dataclass
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from acclient import ACError, DuplicateError, RateLimitError
+from acclient import DuplicateError, HTTPAPIError
 from acsync_core.errors import PermanentEventError, RetryLater
 from acsync_core.settings import Settings
 from workers.celery_app import MAX_COUNTDOWN_SECONDS
 from workers.ratelimit import Throttled
-from workers.vtex import VTEXError, VTEXRateLimited
 
 
 @dataclass(frozen=True)
@@ -40,16 +39,14 @@ def is_retryable(exc: BaseException) -> bool:
         return False
     if isinstance(exc, RetryLater | Throttled | redis.RedisError | SoftTimeLimitExceeded):
         return True  # Redis away for a moment, or a slow attempt cut short, are transient too
-    if isinstance(exc, ACError | VTEXError):
+    if isinstance(exc, HTTPAPIError):  # ActiveCampaign (ACError) and VTEX (VTEXError) alike
         return exc.retryable
     return False  # a bug or bad data: retrying the same input gives the same result
 
 
 def server_delay(exc: BaseException) -> float | None:
     """A wait the other side asked for (Retry-After) or the limiter computed."""
-    if isinstance(exc, RateLimitError):
-        return exc.retry_after
-    if isinstance(exc, VTEXRateLimited):
+    if isinstance(exc, HTTPAPIError):  # set by RateLimitError and VTEXRateLimited, None on other API errors
         return exc.retry_after
     if isinstance(exc, Throttled):
         return exc.retry_in

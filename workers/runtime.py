@@ -18,9 +18,9 @@ from acsync_core.publish import TaskPublisher
 from acsync_core.settings import Settings, load_settings
 from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue
+from workers.flows.context import StoreContext
 from workers.idempotency import IdStore
 from workers.outbox import Outbox
-from workers.pipeline import StoreContext
 from workers.retries import RetrySettings
 from workers.vtex import VTEXClient
 

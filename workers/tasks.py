@@ -37,7 +37,7 @@ from acsync_core.logs import configure_logging, log_context
 from acsync_core.observability import init_sentry
 from acsync_core.settings import ConfigError, load_settings
 from workers import metrics
-from workers.pipeline import HANDLERS
+from workers.flows import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import decide, is_retryable
 from workers.runtime import current_kind, get_runtime
@@ -244,7 +244,7 @@ def _make_task(kind: str) -> Task:
     def process(self: Task, event_data: dict[str, Any]) -> str | None:
         return run_event(self, event_data)
 
-    process.__doc__ = f"Process one VTEX {kind} event (see workers.pipeline.process_{kind})."
+    process.__doc__ = f"Process one VTEX {kind} event (see workers.flows.{kind}s.process_{kind})."
     return process
 
 

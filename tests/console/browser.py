@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -53,7 +54,10 @@ def chromium(width: int = 1440, height: int = 1000) -> WebDriver:
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, what: str = "the page") -> object:
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None  # the page is being replaced (a click's navigation): look again
         if value:
             return value
         if time.monotonic() > deadline:

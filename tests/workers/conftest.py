@@ -12,7 +12,7 @@ from acclient.sandbox import BackgroundServer, SandboxConfig
 from acclient.sandbox import create_app as create_ac_sandbox
 from acsync_core.events import Event
 from tests.factories import make_settings, store_table
-from workers.pipeline import HANDLERS
+from workers.flows import HANDLERS
 from workers.retries import RetrySettings
 from workers.runtime import Runtime, set_runtime
 from workers.vtex.sandbox import VTEXSandboxConfig, make_order

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -220,7 +221,7 @@ def test_a_write_landing_marks_the_stores_last_success(runtime, sandboxes):
 def test_the_hourly_hook_check_stores_each_stores_health_without_secrets(runtime, sandboxes, monkeypatch):
     client = runtime.redis
     assert hook_health(client) == {}
-    monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, public_url="https://acsync.example.com"))
     assert set(check_hooks()) == {"mystore"}  # the VTEX sandbox has no hook yet
     health = hook_health(client)
     assert set(health) == {"mystore"} and health["mystore"]["ok"] is False
@@ -243,7 +244,7 @@ def test_the_hourly_hook_check_stores_each_stores_health_without_secrets(runtime
     assert problems[1] == "the X-Hook-Secret header is missing or differs from the stores file"
     assert problems[2].startswith("the status filter lacks ")
 
-    monkeypatch.setenv("ACSYNC_HOOKS_AUTOREPAIR", "1")
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, hooks_autorepair=True))
     check_hooks()
     repaired = hook_health(client)["mystore"]
     assert repaired["ok"] is False and repaired["repaired"] is True

@@ -9,15 +9,15 @@ import pytest
 from acsync_core.errors import PermanentEventError
 from tests.factories import make_settings, store_table
 from workers.mapping import (
-    graphql_line_items,
-    graphql_order,
+    ac_line_items,
+    ac_order_input,
     is_marketplace_order,
     leaf_category,
-    line_total,
     money,
-    order_value,
     split_line,
     unmask_soft_alias,
+    vtex_line_total,
+    vtex_order_total,
 )
 from workers.vtex.sandbox import make_order
 
@@ -47,10 +47,10 @@ def test_the_category_is_the_leaf_vtex_lists_most_specific_first():
 
 
 def test_a_null_selling_price_falls_back_to_the_price_and_a_gift_costs_nothing():
-    assert line_total(item(sellingPrice=None, price=2500, quantity=2)) == 5000
-    assert line_total(item(sellingPrice=0, price=900)) == 0
+    assert vtex_line_total(item(sellingPrice=None, price=2500, quantity=2)) == 5000
+    assert vtex_line_total(item(sellingPrice=0, price=900)) == 0
     with pytest.raises(PermanentEventError):
-        line_total(item(sellingPrice=None, price=None))
+        vtex_line_total(item(sellingPrice=None, price=None))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_price_definition_line_totals_win_and_the_lines_add_up_to_the_items_tota
     uneven = item(
         quantity=3, sellingPrice=333, priceDefinition={"total": 1000, "sellingPrices": [{"value": 333, "quantity": 3}]}
     )
-    lines = graphql_line_items({"items": [uneven, item(id="31")]}, STORE)
+    lines = ac_line_items({"items": [uneven, item(id="31")]}, STORE)
     assert [(li["storeLineItemId"], li["quantity"], li["priceAmount"]) for li in lines] == [
         ("170-0", 2, Decimal("3.33")),
         ("170-0-1", 1, Decimal("3.34")),
@@ -84,16 +84,16 @@ def test_price_definition_line_totals_win_and_the_lines_add_up_to_the_items_tota
 
 
 def test_the_total_is_value_else_the_sum_of_totals_never_a_silent_zero():
-    assert order_value({"value": 12345}) == 12345
+    assert vtex_order_total({"value": 12345}) == 12345
     totals = [
         {"id": "Items", "value": 10000},
         {"id": "Discounts", "value": -500},
         {"id": "Shipping", "value": 990},
         {"id": "Tax", "value": 0},
     ]
-    assert order_value({"totals": totals}) == 10490
+    assert vtex_order_total({"totals": totals}) == 10490
     with pytest.raises(PermanentEventError) as caught:
-        order_value({"items": []})
+        vtex_order_total({"items": []})
     assert caught.value.reason == "bad_order_data"
 
 
@@ -113,7 +113,7 @@ def test_order_number_currency_and_decimals_come_from_the_order():
     order["sequence"] = "502556"
     order["storePreferencesData"] = {"currencyCode": "CLP", "currencyFormatInfo": {"CurrencyDecimalDigits": 0}}
     order["value"] = 1_990_050
-    fields = graphql_order(order, STORE, historical=False)
+    fields = ac_order_input(order, STORE, historical=False)
     assert fields["orderNumber"] == "1633800577546-01"  # what the customer sees; sequence is internal
     assert fields["currency"] == "clp" and fields["finalAmount"] == Decimal("19900")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,9 +75,10 @@ def test_hooks_configure_and_status(cli, sandboxes, monkeypatch):
 def test_beat_check_warns_and_repairs_a_deleted_hook(runtime, sandboxes, monkeypatch):
     from workers.hookconfig import check_hooks
 
-    monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
+    # the check reads the runtime's settings (ACSYNC_PUBLIC_URL, ACSYNC_HOOKS_AUTOREPAIR), not the environment
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, public_url="https://acsync.example.com"))
     assert "mystore" in check_hooks()
-    monkeypatch.setenv("ACSYNC_HOOKS_AUTOREPAIR", "1")
+    monkeypatch.setattr(runtime, "settings", replace(runtime.settings, hooks_autorepair=True))
     check_hooks()
     assert check_hooks() == {}
 
@@ -255,3 +257,23 @@ def test_bad_stores_file_is_a_usage_error_naming_store_and_key(tmp_path, monkeyp
     result = CliRunner().invoke(main, ["stats"])
     assert result.exit_code == 2
     assert "stores.mystore.hook_secret: environment variable NOPE_SECRET is not set" in result.output
+
+
+def test_the_dlq_operations_behind_the_commands_are_plain_functions(redis_url):
+    from acsync_core.publish import TaskPublisher
+    from workers import dlq_ops
+
+    assert dlq_ops.parse_age("30m") == 1800 and dlq_ops.parse_age(None) is None
+    with pytest.raises(ValueError, match="30m or 2d"):
+        dlq_ops.make_filter(None, None, "soon", None)
+    first = dead_event(redis_url)
+    other = dead_event(redis_url, store="otherstore")
+    client = redis.Redis.from_url(redis_url)
+    queue = DeadLetterQueue(client)
+    assert dlq_ops.matching_ids(queue, dlq_ops.make_filter("otherstore", None, None, None)) == [other]
+    result = dlq_ops.replay(queue, TaskPublisher(client), [first, first])
+    assert result.replayed == [first] and result.missing == [first] and not result.failed and not result.detail
+    broken = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    failed = dlq_ops.replay(DeadLetterQueue(broken), TaskPublisher(broken), [other])
+    assert failed.failed == [other] and failed.error == "ConnectionError"
+    assert failed.detail.startswith("ConnectionError: ")

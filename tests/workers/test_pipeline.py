@@ -13,7 +13,7 @@ from acsync_core.events import Event
 from ingest.schemas import SCHEMA_FOR_KIND
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
 from tests.workers.conftest import fast_stores, handle, make_order, writer_for
-from workers.pipeline import HANDLERS
+from workers.flows import HANDLERS
 from workers.runtime import Runtime
 
 T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)

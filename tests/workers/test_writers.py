@@ -18,7 +18,7 @@ from acsync_core.events import Event
 from tests.factories import make_settings, store_table
 from tests.workers.conftest import TEST_RETRIES, Sandboxes, handle, writer_for
 from workers.dlq import DeadLetterQueue
-from workers.mapping import graphql_order
+from workers.mapping import ac_order_input
 from workers.outbox import Outbox
 from workers.runtime import Runtime
 from workers.vtex.sandbox import make_order
@@ -47,7 +47,7 @@ def put_order(
 ) -> Event:
     """Queue an order write as an event task would (mapped from a VTEX order)."""
     store = runtime.settings.stores["mystore"]
-    fields = graphql_order(
+    fields = ac_order_input(
         make_order(order_id, items=[(str(20 + i), 1, 1000 + i) for i in range(items)]), store, historical=False
     )
     fields["email"] = email or f"{order_id}@example.com"
@@ -255,7 +255,7 @@ def test_one_accounts_backlog_never_delays_another_account(two_accounts):
         writer.drain()  # customer indexes
     store_big, store_small = runtime.settings.stores["bigstore"], runtime.settings.stores["smallstore"]
     for n in range(600):  # 20 batches at 5 req/s: several seconds of the big account's budget
-        fields = graphql_order(make_order(f"b{n:04d}-01", account="bigstore"), store_big, historical=False)
+        fields = ac_order_input(make_order(f"b{n:04d}-01", account="bigstore"), store_big, historical=False)
         fields["email"] = f"b{n}@example.com"
         Outbox(client, big_key).put(
             "order", f"b{n:04d}-01", {"order": fields, "outcome": "created"}, order_event(f"b{n}").to_dict()
@@ -266,7 +266,7 @@ def test_one_accounts_backlog_never_delays_another_account(two_accounts):
         thread.start()
     time.sleep(0.5)  # the big account's writer is busy with its backlog
     for n in range(5):
-        fields = graphql_order(make_order(f"s{n}-01", account="smallstore"), store_small, historical=False)
+        fields = ac_order_input(make_order(f"s{n}-01", account="smallstore"), store_small, historical=False)
         fields["email"] = f"s{n}@example.com"
         Outbox(client, small_key).put(
             "order", f"s{n}-01", {"order": fields, "outcome": "created"}, order_event(f"s{n}").to_dict()

@@ -2,28 +2,32 @@
 
 App key/token headers, explicit timeouts, typed errors that say whether a retry can help, and
 Retry-After from 429s (VTEX asks for a one-minute backoff when it sends none).
+
+Requests go through ``acclient.Transport`` (the pooled session and timeouts the ActiveCampaign client
+uses) without its retries: callers (the pipeline's Celery retries, the backfill) decide when to try
+again. The errors derive from ``acclient.HTTPAPIError``, the base ``acclient.ACError`` shares.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.utils import get_encoding_from_headers
 
-from acclient.transport import parse_retry_after
+from acclient import NO_RETRIES, HTTPAPIError, Transport, TransportError, parse_retry_after
 
 DEFAULT_429_BACKOFF = 60.0
 
 
-class VTEXError(Exception):
-    retryable = False
+class VTEXError(HTTPAPIError):
+    """A VTEX call failed; ``str()`` is the message (it names the request), ``method``/``path`` the request."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, message: str, *, status: int | None = None, method: str = "", path: str = "") -> None:
+        super().__init__(message, status=status, method=method, path=path)
 
 
 class VTEXNotFound(VTEXError):
@@ -36,9 +40,12 @@ class VTEXAuthError(VTEXError):
 
 class VTEXRateLimited(VTEXError):
     retryable = True
+    retry_after: float  # always set: VTEX's Retry-After, else DEFAULT_429_BACKOFF
 
-    def __init__(self, message: str, *, retry_after: float, status: int = 429) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self, message: str, *, retry_after: float, status: int = 429, method: str = "", path: str = ""
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path)
         self.retry_after = retry_after
 
 
@@ -60,7 +67,9 @@ class VTEXClient:
         connect_timeout: float = 3.05,
         read_timeout: float = 15.0,
         session: requests.Session | None = None,
+        transport: Transport | None = None,
     ) -> None:
+        """``transport`` replaces the one built from the timeouts and ``session`` (it should not retry)."""
         self.api_url = api_url.rstrip("/")
         self._headers = {
             "X-VTEX-API-AppKey": app_key,
@@ -68,45 +77,61 @@ class VTEXClient:
             "Accept": "application/json",
             "Content-Type": "application/json",
         }
-        self.timeout = (connect_timeout, read_timeout)
-        self.session = session or requests.Session()
-        self.session.mount("http://", HTTPAdapter(pool_maxsize=10, max_retries=0))
-        self.session.mount("https://", HTTPAdapter(pool_maxsize=10, max_retries=0))
+        self.transport = transport or Transport(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retry_policy=NO_RETRIES,
+            pool_size=10,
+            session=session,
+        )
+
+    @property
+    def session(self) -> requests.Session:
+        return self.transport.session
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return self.transport.timeout
 
     def __repr__(self) -> str:
         return f"VTEXClient(api_url={self.api_url!r})"
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        where: dict[str, Any] = {"method": method, "path": path}
+        data = None
+        if body is not None:
+            try:
+                data = json.dumps(body, allow_nan=False).encode("utf-8")  # the bytes requests' json= sends
+            except ValueError as exc:  # NaN or a cycle: requests' json= raised InvalidJSONError
+                refused = requests.exceptions.InvalidJSONError(exc)
+                raise VTEXTransportError(f"{method} {path}: {type(refused).__name__}", **where) from refused
         try:
-            response = self.session.request(
-                method,
-                self.api_url + path,
-                headers=self._headers,
-                params=params,
-                json=body,
-                timeout=self.timeout,
-                allow_redirects=False,
+            response = self.transport.request(
+                method, self.api_url + path, headers=self._headers, params=params, data=data
             )
-        except requests.RequestException as exc:
-            raise VTEXTransportError(f"{method} {path}: {exc.__class__.__name__}") from exc
-        status = response.status_code
+        except TransportError as exc:
+            cause = exc.__cause__ or exc  # the requests exception the transport wrapped
+            raise VTEXTransportError(f"{method} {path}: {type(cause).__name__}", **where) from cause
+        status = response.status
         if status == 429 or (status == 503 and response.headers.get("Retry-After")):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             raise VTEXRateLimited(
-                f"{method} {path}: rate limited", retry_after=wait or DEFAULT_429_BACKOFF, status=status
+                f"{method} {path}: rate limited", retry_after=wait or DEFAULT_429_BACKOFF, status=status, **where
             )
         if status == 404:
-            raise VTEXNotFound(f"{method} {path}: not found", status=status)
+            raise VTEXNotFound(f"{method} {path}: not found", status=status, **where)
         if status in (401, 403):
-            raise VTEXAuthError(f"{method} {path}: app key/token refused", status=status)
+            raise VTEXAuthError(f"{method} {path}: app key/token refused", status=status, **where)
         if status >= 500:
-            raise VTEXServerError(f"{method} {path}: HTTP {status}", status=status)
+            raise VTEXServerError(f"{method} {path}: HTTP {status}", status=status, **where)
         if status >= 400:
-            raise VTEXError(f"{method} {path}: HTTP {status}", status=status)
+            raise VTEXError(f"{method} {path}: HTTP {status}", status=status, **where)
+        if not response.body:
+            return None
         try:
-            return response.json() if response.content else None
+            return _json(response.body, response.headers)
         except ValueError:
-            raise VTEXServerError(f"{method} {path}: response is not JSON", status=status) from None
+            raise VTEXServerError(f"{method} {path}: response is not JSON", status=status, **where) from None
 
     def get_order(self, order_id: str) -> dict[str, Any]:
         return self._request("GET", f"/api/oms/pvt/orders/{quote(order_id, safe='')}")
@@ -154,3 +179,19 @@ class VTEXClient:
                 "orderBy": "creationDate,asc",
             },
         )
+
+
+def _json(body: bytes, headers: Mapping[str, str]) -> Any:
+    """A body's JSON value, decoded as ``requests.Response.json`` does.
+
+    With a charset from Content-Type (``utf-8`` for application/json) the text is decoded with it,
+    undecodable bytes replaced; without one, json detects UTF-8/16/32. Failures raise ValueError.
+    """
+    charset = get_encoding_from_headers(headers)
+    if not charset:
+        return json.loads(body)
+    try:
+        text = str(body, charset, errors="replace")
+    except (LookupError, TypeError):
+        text = str(body, errors="replace")
+    return json.loads(text)

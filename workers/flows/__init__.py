@@ -1,0 +1,26 @@
+"""The VTEX side of an event: one flow per kind, each fetching, resolving and mapping what it needs.
+
+Each handler takes an event and a ``StoreContext`` (``workers.flows.context``) and returns an outcome
+name. Handlers spend VTEX's budget only (the order, the customer behind a masked e-mail, SKUs, cart
+prices); what ActiveCampaign must receive goes through ``ctx.handoff`` to the account's outbox.
+
+* ``orders``: ``process_order`` (and ``resolve_email``, the buyer's real address);
+* ``carts``: ``process_cart`` (and ``price_cart``; SKU details from ``workers.catalog``);
+* ``customers``: ``process_customer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from acsync_core.events import Event
+from workers.flows.carts import process_cart
+from workers.flows.context import StoreContext
+from workers.flows.customers import process_customer
+from workers.flows.orders import process_order
+
+HANDLERS: dict[str, Callable[[Event, StoreContext], str]] = {
+    "order": process_order,
+    "cart": process_cart,
+    "customer": process_customer,
+}
