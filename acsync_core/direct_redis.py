@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from redis.exceptions import NoScriptError
@@ -27,6 +28,8 @@ try:  # the C serializer redis-py uses when installed (redis[hiredis]); without 
     import hiredis
 except ImportError:  # pragma: no cover - hiredis is a dependency
     hiredis = None
+
+T = TypeVar("T")
 
 
 class DirectConnection:
@@ -56,19 +59,7 @@ class DirectConnection:
         A reused connection that fails with a connection error or timeout is replaced and the
         command sent once more; callers must only send commands that are safe to repeat.
         """
-        conn, reused = self._connection()
-        try:
-            return self._round_trip(conn, args)
-        except (redis.ConnectionError, redis.TimeoutError):
-            self._drop(conn)
-            if not reused:
-                raise
-        conn, _ = self._connection()
-        try:
-            return self._round_trip(conn, args)
-        except (redis.ConnectionError, redis.TimeoutError):
-            self._drop(conn)
-            raise
+        return self._resending(lambda conn: self._round_trip(conn, args))
 
     def execute_durably(self, args: tuple[Any, ...], replicas: int, timeout_ms: int) -> tuple[Any, int]:
         """Send one command and ``WAIT replicas timeout_ms`` together (still one round trip).
@@ -76,16 +67,20 @@ class DirectConnection:
         Returns the command's reply and how many replicas acknowledged every write this connection
         made so far (Redis's ``WAIT``). Resent once on a stale connection, like :meth:`execute`.
         """
+        return self._resending(lambda conn: self._round_trip_waiting(conn, args, replicas, timeout_ms))
+
+    def _resending(self, send: Callable[[redis.connection.AbstractConnection], T]) -> T:
+        """``send`` on the thread's connection; once more on a fresh one if a reused one broke."""
         conn, reused = self._connection()
         try:
-            return self._round_trip_waiting(conn, args, replicas, timeout_ms)
+            return send(conn)
         except (redis.ConnectionError, redis.TimeoutError):
             self._drop(conn)
             if not reused:
                 raise
         conn, _ = self._connection()
         try:
-            return self._round_trip_waiting(conn, args, replicas, timeout_ms)
+            return send(conn)
         except (redis.ConnectionError, redis.TimeoutError):
             self._drop(conn)
             raise

@@ -13,15 +13,21 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("acclient", "acsync", "acsync_core", "console", "ingest", "workers")
 
 
-def imported_modules(*directories: str) -> set[str]:
+def top_level_imports(directory: str) -> set[str]:
+    """The top-level names ``directory``'s modules import (at any depth, in functions too)."""
     names: set[str] = set()
-    for directory in directories:
-        for path in (ROOT / directory).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(), str(path))):
-                if isinstance(node, ast.Import):
-                    names.update(alias.name.split(".")[0] for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                    names.add(node.module.split(".")[0])
+    for path in (ROOT / directory).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def imported_modules(*directories: str) -> set[str]:
+    """The third-party modules ``directories`` import."""
+    names = set().union(*(top_level_imports(d) for d in directories))
     return names - set(sys.stdlib_module_names) - set(PACKAGES) - {"__future__", "tests", "bench"}
 
 
@@ -73,15 +79,8 @@ def test_every_dependency_has_an_upper_bound_at_the_tested_major():
 
 
 def package_imports(package: str) -> set[str]:
-    """The first-party packages ``package``'s modules import (at any depth, in functions too)."""
-    found: set[str] = set()
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module.split(".")[0])
-    return found & set(PACKAGES) - {package}
+    """The first-party packages ``package``'s modules import."""
+    return top_level_imports(package) & set(PACKAGES) - {package}
 
 
 def test_imports_go_one_way_between_the_packages():
