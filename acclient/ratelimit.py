@@ -38,8 +38,8 @@ class IntervalRateLimiter:
     A spacing limiter (no burst) matches ActiveCampaign's "5 per second, no burst" rule: the server
     counts requests in a sliding second, so sending 5 at once and then waiting is what gets 429s.
     ``margin`` widens the spacing a little because requests do not arrive exactly as they were sent:
-    at exactly 200 ms apart, the sixth request can land inside the first one's second (measured
-    against the sandbox: a 429 within 11 requests). 5 % leaves 50 ms of jitter per 5 requests.
+    at exactly ``1 / rate`` apart, the sixth request can land inside the first one's second and be
+    refused. The default 5 % leaves 50 ms of jitter per 5 requests at 5 per second.
     """
 
     def __init__(self, rate: float = 5.0, *, margin: float = 0.05, clock=time.monotonic, sleep=time.sleep) -> None:

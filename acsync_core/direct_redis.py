@@ -1,9 +1,9 @@
 """One Redis connection per thread, used without redis-py's per-command layers, for the ingest hot path.
 
 redis-py 8 wraps every ``Redis.execute_command`` in a pool check-out and check-in, a retry object,
-event dispatch and observability recorders: about 50 us of CPU per command on the 2-core machine,
-against about 20 us for the same round trip sent on a connection directly (``bench/redis_call.py``).
-Ingest answers every hook with one round trip, so those layers were a large share of its CPU.
+event dispatch and observability recorders, which cost more CPU per command than the round trip
+itself sent on a connection directly (``bench/redis_call.py``; figures in docs/benchmarks.md).
+Ingest answers every hook with one round trip, so those layers would be a large share of its CPU.
 
 What is kept: the connection class and settings of the client it is built from (TCP, TLS or Unix
 socket, timeouts, auth, database), hiredis parsing, and one resend after a connection broke while

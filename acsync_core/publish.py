@@ -1,7 +1,7 @@
 """Enqueue a Celery task in one Redis round trip, with dedupe, for the ingest hot path.
 
-``apply_async`` costs about 0.75 ms of CPU per call (measured: docs/benchmarks.md), more than
-the rest of a hook request together. The message itself is cheap to build: Celery's own
+``apply_async`` costs more CPU per call than the rest of a hook request together (figures in
+docs/benchmarks.md). The message itself is cheap to build: Celery's own
 ``as_task_v2`` makes the protocol-2 headers and body, and this module wraps them in the envelope that
 kombu's Redis transport pushes (``prepare_message`` + ``_inplace_augment_message``), then runs one
 Lua script that claims the dedupe key and LPUSHes the message atomically: either both happen or

@@ -1,6 +1,6 @@
 """gunicorn settings for ingest: ``gunicorn -c python:ingest.gunicorn_conf 'ingest:create_app()'``.
 
-Defaults come from bench/ingest.py runs on the 2-core machine (docs/benchmarks.md); every value can
+Defaults are the ones bench/ingest.py chose (docs/benchmarks.md); every value can
 be overridden from the environment (acsync_core.settings.ENVIRONMENT).
 """
 
