@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -294,6 +295,184 @@ def report(ac_url: str, client: redis.Redis, posted: Posted, stats_before: dict[
     }
 
 
+DEMO_STORE_TABLE = {
+    "hook_secret": "env:DEMOSTORE_HOOK_SECRET",
+    "store_url": "https://www.demostore.com",
+    "currency": "BRL",
+    "abandoned_cart_min_age_minutes": 60,
+}
+
+
+@dataclass
+class LocalRun:
+    """The whole pipeline on this machine: Redis (REDIS_URL or an embedded one), both sandboxes, ingest, a
+    worker, the writer, beat, Flower and the console, on free ports, with a stores file for the demo store.
+    Each step is a method; ``acsync run`` calls them in order and :meth:`stop` undoes them."""
+
+    work: Path
+    say: Callable[[str], None]
+    redis_url: str = ""
+    embedded: PrivateRedis | None = None
+    ports: dict[str, int] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    flower_auth: str = field(default_factory=lambda: f"admin:{secrets.token_urlsafe(18)}")
+    console_password: str = field(default_factory=lambda: secrets.token_urlsafe(15))
+    group: ProcessGroup | None = None
+
+    def start_redis(self) -> None:
+        environment = environment_settings()
+        self.redis_url = environment.redis_url
+        if redis_reachable(self.redis_url):
+            self.say(f"using Redis at {redis_connection.redact(self.redis_url)}")
+            return
+        self.embedded = start_private_redis()
+        self.redis_url = self.embedded.url
+        self.say(f"no Redis at REDIS_URL; started an embedded one ({self.embedded.origin}) at {self.redis_url}")
+
+    def prepare(self) -> None:
+        """Ports, the processes' environment and the process group (nothing started yet)."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics", "console")}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in self.ports.items()}
+        env = {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "ACSYNC_STORES": str(self.work / "stores.toml"),
+            "DEMOSTORE_HOOK_SECRET": self.secret,
+            "PROMETHEUS_MULTIPROC_DIR": str(self.work / "metrics"),
+            "ACSYNC_LOG_LEVEL": environment_settings().log_level,
+            "ACSYNC_INGEST_BIND": f"127.0.0.1:{self.ports['ingest']}",
+            "ACSYNC_INGEST_WORKERS": "2",
+            "ACSYNC_WORKER_METRICS_PORT": str(self.ports["worker_metrics"]),
+            "FLOWER_PORT": str(self.ports["flower"]),
+            "FLOWER_ADDRESS": "127.0.0.1",
+            "ACSYNC_PUBLIC_URL": f"http://127.0.0.1:{self.ports['ingest']}",
+        }
+        shutil.rmtree(self.work / "metrics", ignore_errors=True)
+        (self.work / "metrics").mkdir()
+        self.group = ProcessGroup(log_dir=self.work / "logs", env=env)
+
+    @property
+    def processes(self) -> ProcessGroup:
+        if self.group is None:
+            raise RuntimeError("LocalRun.prepare() was not called")
+        return self.group
+
+    def start_sandboxes(self) -> None:
+        self.say("starting the ActiveCampaign and VTEX sandboxes")
+        group = self.processes
+        group.start("ac-sandbox", [*commands.AC_SANDBOX, "--port", str(self.ports["ac"])])
+        group.start("vtex-sandbox", [*commands.VTEX_SANDBOX, "--port", str(self.ports["vtex"]), "--account", STORE])
+        group.wait_http("ac-sandbox", self.urls["ac"] + "/__sandbox/state")
+        group.wait_http("vtex-sandbox", self.urls["vtex"] + "/__sandbox/requests")
+
+    def write_stores_file(self) -> None:
+        """The demo store's connection in the AC sandbox (created, or found from an earlier run) and the stores file."""
+        ac = ActiveCampaign(api_url=self.urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
+        connection: dict[str, Any] | None
+        try:
+            connection = ac.connections.create(
+                service="vtex",
+                externalid=STORE,
+                name="Demo Store",
+                logo_url="https://www.demostore.com/logo.png",
+                link_url="https://www.demostore.com",
+            )
+        except DuplicateError:
+            connection = ac.connections.find(service="vtex", externalid=STORE)
+        if connection is None:
+            raise RuntimeError("the ActiveCampaign sandbox reports a duplicate connection but it cannot be found")
+        activecampaign = {
+            "api_url": self.urls["ac"],
+            "api_token": DEFAULT_TOKEN,
+            "connection_id": int(connection["id"]),
+            "requests_per_second": 5,
+            "list_id": 1,
+        }
+        vtex = {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": self.urls["vtex"]}
+        table = {**DEMO_STORE_TABLE, "activecampaign": activecampaign, "vtex": vtex}
+        (self.work / "stores.toml").write_text(render_stores_toml({STORE: table}))
+        self.say(f"demo stores file: {self.work / 'stores.toml'} (connection id {connection['id']})")
+
+    def start_services(self) -> None:
+        self.say("starting ingest (gunicorn), a Celery worker, the ActiveCampaign writer and beat")
+        group = self.processes
+        group.start("ingest", commands.INGEST)
+        group.start("worker", commands.WORKER)
+        group.start("writer", commands.WRITER)
+        group.start("beat", commands.BEAT)
+        group.wait_http("ingest", self.urls["ingest"] + "/readyz")
+        demo_store = load_stores(self.work / "stores.toml", group.env)[STORE]
+        vtex_for(demo_store).set_hook_config(wanted_hook(demo_store, self.urls["ingest"]))
+        # a fresh Flower login per run, given to Flower alone and printed only with the URLs
+        try:
+            import flower  # noqa: F401
+
+            group.start("flower", commands.FLOWER, env={"FLOWER_BASIC_AUTH": self.flower_auth})
+        except ImportError:
+            self.say("flower is not installed (pip install '.[ops]'); skipping it")
+            self.ports.pop("flower")
+        # the console, with a secret key and an operator password made for this run, printed only with the URLs
+        group.start(
+            "console",
+            commands.CONSOLE,
+            env={
+                "ACSYNC_CONSOLE_BIND": f"127.0.0.1:{self.ports['console']}",
+                "ACSYNC_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
+                "ACSYNC_CONSOLE_USERS": f"admin:operator:{generate_password_hash(self.console_password)}",
+                "ACSYNC_CONSOLE_INSECURE_COOKIES": "1",
+            },
+        )  # plain http on this machine only
+        group.wait_http("console", self.urls["console"] + "/healthz")
+
+    def run_demo(self, timeout: float) -> tuple[dict[str, Any], bool]:
+        """Post the demo hooks, wait for the pipeline to drain; the report, and whether it drained in time."""
+        client = redis_connection.connect(self.redis_url)
+        stats_before = Stats(client).totals()
+        demo = Demo(self.urls["ingest"], self.urls["vtex"], self.urls["ac"], self.secret, self.say)
+        demo.run()
+        drained = wait_drained(client, timeout, self.say)
+        if not drained:
+            self.say("the queues did not drain in time")
+        result = report(self.urls["ac"], client, demo.posted, stats_before)
+        state_file = self.work / "activecampaign-state.json"
+        state_file.write_text(requests.get(self.urls["ac"] + "/__sandbox/state", timeout=5).text)
+        result["activecampaign_state_file"] = str(state_file)
+        return result, drained
+
+    def print_urls(self) -> None:
+        urls, ports = self.urls, self.ports
+        click.echo("\nRunning. Post your own hooks (header X-Hook-Secret from DEMOSTORE_HOOK_SECRET):")
+        click.echo(f"  ingest          {urls['ingest']}/hooks/vtex/{STORE}/orders|carts|customers")
+        click.echo(f"  hook secret     {self.secret}")
+        click.echo(f"  ActiveCampaign  {urls['ac']}/__sandbox/state")
+        click.echo(f"  VTEX            {urls['vtex']}")
+        if "flower" in ports:
+            user, password = self.flower_auth.split(":", 1)
+            click.echo(f"  Flower          {urls['flower']}  (user {user}, password {password}: new every run)")
+        click.echo(
+            f"  console         {urls['console']}  (user admin, password {self.console_password}: new every run)"
+        )
+        click.echo(f"  metrics         {urls['ingest']}/metrics (ingest), {urls['worker_metrics']}/metrics (worker)")
+        click.echo(f"  logs            {self.work / 'logs'}\nCtrl-C stops everything.")
+
+    def watch(self) -> None:
+        """Return when a process stopped on its own (the run then fails)."""
+        while True:
+            time.sleep(1)
+            dead = self.processes.dead()
+            if dead:
+                self.say(f"stopped unexpectedly: {', '.join(dead)}; see {self.work / 'logs'}")
+                return
+
+    def stop(self) -> None:
+        if self.group is not None:
+            self.group.stop_all()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
 @click.command("run")
 @click.option("--once", is_flag=True, help="Run the demo, print the report, stop everything and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -315,159 +494,33 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
     # the parent started us with it ignored (background jobs of a non-interactive shell)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-
-    work = Path(workdir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    environment = environment_settings()
-    redis_url = environment.redis_url
-    embedded: PrivateRedis | None = None
-    if redis_reachable(redis_url):
-        say(f"using Redis at {redis_connection.redact(redis_url)}")
-    else:
-        embedded = start_private_redis()
-        redis_url = embedded.url
-        say(f"no Redis at REDIS_URL; started an embedded one ({embedded.origin}) at {redis_url}")
-
-    ports = {name: free_port() for name in ("ac", "vtex", "ingest", "flower", "worker_metrics", "console")}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    secret = secrets.token_urlsafe(24)
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "ACSYNC_STORES": str(work / "stores.toml"),
-        "DEMOSTORE_HOOK_SECRET": secret,
-        "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
-        "ACSYNC_LOG_LEVEL": environment.log_level,
-        "ACSYNC_INGEST_BIND": f"127.0.0.1:{ports['ingest']}",
-        "ACSYNC_INGEST_WORKERS": "2",
-        "ACSYNC_WORKER_METRICS_PORT": str(ports["worker_metrics"]),
-        "FLOWER_PORT": str(ports["flower"]),
-        "FLOWER_ADDRESS": "127.0.0.1",
-        "ACSYNC_PUBLIC_URL": f"http://127.0.0.1:{ports['ingest']}",
-    }
-    shutil.rmtree(work / "metrics", ignore_errors=True)
-    (work / "metrics").mkdir()
-    group = ProcessGroup(log_dir=work / "logs", env=env)
+    local = LocalRun(work=Path(workdir).resolve(), say=say)
     exit_code = 0
     try:
-        say("starting the ActiveCampaign and VTEX sandboxes")
-        group.start("ac-sandbox", [*commands.AC_SANDBOX, "--port", str(ports["ac"])])
-        group.start("vtex-sandbox", [*commands.VTEX_SANDBOX, "--port", str(ports["vtex"]), "--account", STORE])
-        group.wait_http("ac-sandbox", urls["ac"] + "/__sandbox/state")
-        group.wait_http("vtex-sandbox", urls["vtex"] + "/__sandbox/requests")
-        ac = ActiveCampaign(api_url=urls["ac"], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit())
-        connection: dict[str, Any] | None
-        try:
-            connection = ac.connections.create(
-                service="vtex",
-                externalid=STORE,
-                name="Demo Store",
-                logo_url="https://www.demostore.com/logo.png",
-                link_url="https://www.demostore.com",
-            )
-        except DuplicateError:
-            connection = ac.connections.find(service="vtex", externalid=STORE)
-        if connection is None:
-            raise RuntimeError("the ActiveCampaign sandbox reports a duplicate connection but it cannot be found")
-        (work / "stores.toml").write_text(
-            render_stores_toml(
-                {
-                    STORE: {
-                        "hook_secret": "env:DEMOSTORE_HOOK_SECRET",
-                        "store_url": "https://www.demostore.com",
-                        "currency": "BRL",
-                        "abandoned_cart_min_age_minutes": 60,
-                        "activecampaign": {
-                            "api_url": urls["ac"],
-                            "api_token": DEFAULT_TOKEN,
-                            "connection_id": int(connection["id"]),
-                            "requests_per_second": 5,
-                            "list_id": 1,
-                        },
-                        "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": urls["vtex"]},
-                    }
-                }
-            )
-        )
-        say(f"demo stores file: {work / 'stores.toml'} (connection id {connection['id']})")
-
-        say("starting ingest (gunicorn), a Celery worker, the ActiveCampaign writer and beat")
-        group.start("ingest", commands.INGEST)
-        group.start("worker", commands.WORKER)
-        group.start("writer", commands.WRITER)
-        group.start("beat", commands.BEAT)
-        group.wait_http("ingest", urls["ingest"] + "/readyz")
-        demo_store = load_stores(work / "stores.toml", env)[STORE]
-        vtex_for(demo_store).set_hook_config(wanted_hook(demo_store, urls["ingest"]))
-        # a fresh Flower login per run, given to Flower alone and printed only with the URLs below
-        flower_auth = f"admin:{secrets.token_urlsafe(18)}"
-        try:
-            import flower  # noqa: F401
-
-            group.start("flower", commands.FLOWER, env={"FLOWER_BASIC_AUTH": flower_auth})
-        except ImportError:
-            say("flower is not installed (pip install '.[ops]'); skipping it")
-            ports.pop("flower")
-        # the console, with a secret key and an operator password made for this run, printed only below
-        console_password = secrets.token_urlsafe(15)
-        group.start(
-            "console",
-            commands.CONSOLE,
-            env={
-                "ACSYNC_CONSOLE_BIND": f"127.0.0.1:{ports['console']}",
-                "ACSYNC_CONSOLE_SECRET_KEY": secrets.token_urlsafe(48),
-                "ACSYNC_CONSOLE_USERS": f"admin:operator:{generate_password_hash(console_password)}",
-                "ACSYNC_CONSOLE_INSECURE_COOKIES": "1",
-            },
-        )  # plain http on this machine only
-        group.wait_http("console", urls["console"] + "/healthz")
-
-        client = redis_connection.connect(redis_url)
-        stats_before = Stats(client).totals()
-        demo = Demo(urls["ingest"], urls["vtex"], urls["ac"], secret, say)
-
-        demo.run()
-        if not wait_drained(client, timeout, say):
-            say("the queues did not drain in time")
-            exit_code = 1
-        result = report(urls["ac"], client, demo.posted, stats_before)
-        state_file = work / "activecampaign-state.json"
-        state_file.write_text(requests.get(urls["ac"] + "/__sandbox/state", timeout=5).text)
-        result["activecampaign_state_file"] = str(state_file)
+        local.start_redis()
+        local.prepare()
+        local.start_sandboxes()
+        local.write_stores_file()
+        local.start_services()
+        result, drained = local.run_demo(timeout)
         if as_json:
             click.echo(json.dumps(result, indent=2))
         else:
             print_report(result)
-        if result["dead_letters"]:
+        if not drained or result["dead_letters"]:
             exit_code = 1
         if once:
             return
-        click.echo("\nRunning. Post your own hooks (header X-Hook-Secret from DEMOSTORE_HOOK_SECRET):")
-        click.echo(f"  ingest          {urls['ingest']}/hooks/vtex/{STORE}/orders|carts|customers")
-        click.echo(f"  hook secret     {secret}")
-        click.echo(f"  ActiveCampaign  {urls['ac']}/__sandbox/state")
-        click.echo(f"  VTEX            {urls['vtex']}")
-        if "flower" in ports:
-            user, password = flower_auth.split(":", 1)
-            click.echo(f"  Flower          {urls['flower']}  (user {user}, password {password}: new every run)")
-        click.echo(f"  console         {urls['console']}  (user admin, password {console_password}: new every run)")
-        click.echo(f"  metrics         {urls['ingest']}/metrics (ingest), {urls['worker_metrics']}/metrics (worker)")
-        click.echo(f"  logs            {work / 'logs'}\nCtrl-C stops everything.")
-        while True:
-            time.sleep(1)
-            if group.dead():
-                say(f"stopped unexpectedly: {', '.join(group.dead())}; see {work / 'logs'}")
-                exit_code = 1
-                return
+        local.print_urls()
+        local.watch()
+        exit_code = 1
     except KeyboardInterrupt:
         say("stopping")
     except (RuntimeError, requests.RequestException, redis.RedisError) as exc:
         say(f"failed: {exc}")
         exit_code = 1
     finally:
-        group.stop_all()
-        if embedded is not None:
-            embedded.stop()
+        local.stop()
         if exit_code:
             sys.exit(exit_code)
 
