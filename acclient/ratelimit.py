@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
 
@@ -42,7 +42,14 @@ class IntervalRateLimiter:
     refused. The default 5 % leaves 50 ms of jitter per 5 requests at 5 per second.
     """
 
-    def __init__(self, rate: float = 5.0, *, margin: float = 0.05, clock=time.monotonic, sleep=time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float = 5.0,
+        *,
+        margin: float = 0.05,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         if not 0 <= margin < 1:

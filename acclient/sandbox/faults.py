@@ -113,7 +113,7 @@ class SlidingWindowLimiter:
 
 
 class FaultInjector:
-    def __init__(self, faults: Faults, seed: int | None = None, sleep=time.sleep) -> None:
+    def __init__(self, faults: Faults, seed: int | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.faults = faults
         self._random = random.Random(seed)
         self._sleep = sleep
