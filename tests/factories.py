@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from acsync_core.settings import Settings, parse_stores
@@ -97,3 +98,13 @@ def customer_trigger(email: str = "bo@example.com", updated: str = "2026-11-27T1
         "updatedIn": updated,
         "createdIn": updated,
     }
+
+
+def spooled_rows(path: Path) -> int:
+    """Rows in ingest's spool file, read directly (0 when there is no file yet); errors are raised, not hidden."""
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM spooled_events").fetchone()[0])

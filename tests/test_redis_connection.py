@@ -4,7 +4,6 @@ that stands behind ingest's 200 (Redis's WAIT), against a real primary, replica 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from acsync_core.publish import NotReplicated, TaskPublisher
 from acsync_core.redis_connection import Durability, RedisURLError
 from acsync_core.settings import ConfigError, load_settings, render_stores_toml
 from ingest import create_app
-from tests.factories import SECRETS, make_settings, order_hook, store_table
+from tests.factories import SECRETS, make_settings, order_hook, spooled_rows, store_table
 
 
 def test_sentinel_url_names_the_sentinels_the_master_and_the_database():
@@ -128,24 +127,24 @@ def test_ingest_answers_200_only_for_what_a_replica_holds_else_it_also_spools(to
     headers = {"X-Hook-Secret": SECRETS["mystore"]}
     first = client.post("/hooks/vtex/mystore/orders", json=order_hook(order_id="v1-01"), headers=headers)
     assert first.status_code == 200 and "spooled" not in first.json
-    assert spooled(tmp_path / "spool.db") == 0
+    assert spooled_rows(tmp_path / "spool.db") == 0
 
     topology.replica.stop()  # the replica is gone: the primary alone holds new writes
     second = client.post("/hooks/vtex/mystore/orders", json=order_hook(order_id="v2-01"), headers=headers)
     assert second.status_code == 200 and second.json["spooled"] is True
     assert sentinel_client.llen("acsync.orders") == 2  # in Redis too, and also in the local spool
-    assert spooled(tmp_path / "spool.db") == 1
+    assert spooled_rows(tmp_path / "spool.db") == 1
     publisher: TaskPublisher = app.extensions["acsync"]["publisher"]
     spool = app.extensions["acsync"]["spool"]
     with pytest.raises(NotReplicated):  # the spool keeps its rows while no replica confirms
         spool.flush(publisher, dedupe_ttl_seconds=60)
-    assert spooled(tmp_path / "spool.db") == 1
+    assert spooled_rows(tmp_path / "spool.db") == 1
 
     topology.replica.start()
     topology.replica.wait_until_synced()
     # the spooled row is the same event (same id) as the one in Redis: confirmed, forgotten, not pushed twice
     assert spool.flush(publisher, dedupe_ttl_seconds=60) == 1
-    assert spooled(tmp_path / "spool.db") == 0
+    assert spooled_rows(tmp_path / "spool.db") == 0
     assert sentinel_client.llen("acsync.orders") == 2
 
 
@@ -153,10 +152,3 @@ def test_a_single_redis_needs_no_replica(redis_url):
     publisher = TaskPublisher(redis.Redis.from_url(redis_url))
     assert publisher.durability.min_replicas == 0
     publisher.confirm_durable()  # nothing to wait for: does not raise
-
-
-def spooled(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM spooled_events").fetchone()[0])

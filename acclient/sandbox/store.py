@@ -46,24 +46,21 @@ class Account:
         wanted = email.lower()
         return next((c for c in self.tables["contacts"].values() if c["email"].lower() == wanted), None)
 
+    def insert_contact(self, email: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A new contact: empty names and phone unless ``values`` gives them."""
+        now = now_iso()
+        return self.insert(
+            "contacts",
+            {"email": email, "firstName": "", "lastName": "", "phone": "", "cdate": now, "udate": now, **values},
+        )
+
     def upsert_contact(self, email: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Create the contact for ``email`` or update it. Only non-empty ``values`` are written, so an
         absent or blank value never blanks a stored one (the behaviour of AC's GraphQL orders and bulk import)."""
         changes = {k: v for k, v in values.items() if v not in (None, "", [], {})}
         contact = self.find_contact(email)
         if contact is None:
-            return self.insert(
-                "contacts",
-                {
-                    "email": email,
-                    "firstName": "",
-                    "lastName": "",
-                    "phone": "",
-                    "cdate": now_iso(),
-                    "udate": now_iso(),
-                    **changes,
-                },
-            )
+            return self.insert_contact(email, changes)
         if changes:
             contact.update(changes, udate=now_iso())
         return contact

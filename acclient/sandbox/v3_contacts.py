@@ -26,20 +26,9 @@ def create_contacts_blueprint(state: SandboxState) -> Blueprint:
         changes = {k: str(fields[k]) for k in ("firstName", "lastName", "phone") if fields.get(k) is not None}
         with store.lock:
             acct = state.account()
-            existing = next((c for c in acct.tables["contacts"].values() if c["email"].lower() == email.lower()), None)
+            existing = acct.find_contact(email)
             if existing is None:
-                contact = acct.insert(
-                    "contacts",
-                    {
-                        "email": email,
-                        "firstName": "",
-                        "lastName": "",
-                        "phone": "",
-                        "cdate": now_iso(),
-                        "udate": now_iso(),
-                        **changes,
-                    },
-                )
+                contact = acct.insert_contact(email, changes)
                 status = 201
             else:
                 existing.update(changes, udate=now_iso())

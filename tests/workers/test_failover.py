@@ -23,10 +23,10 @@ import requests
 from acsync import commands
 from acsync.localredis import SentinelTopology, free_port, start_sentinel_topology
 from acsync.processes import ProcessGroup
-from acsync_core import pending, redis_connection
+from acsync_core import pending, redis_connection, schedule
 from acsync_core.events import WORKER_QUEUES
 from acsync_core.settings import render_stores_toml
-from tests.factories import SECRETS, order_hook
+from tests.factories import SECRETS, order_hook, spooled_rows
 from tests.workers.conftest import make_order, stores_for
 from tests.workers.test_celery_integration import ROOT, Workers, wait_until
 from workers.dlq import DeadLetterQueue
@@ -147,7 +147,7 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
             what="the pipeline settled",
         )
         print(f"settled {time.monotonic() - killed_at:.1f}s after the kill")
-        wait_until(lambda: spooled(tmp_path / "spool.db") == 0, timeout=60, what="ingest's spool drained")
+        wait_until(lambda: spooled_rows(tmp_path / "spool.db") == 0, timeout=60, what="ingest's spool drained")
         print(f"spool drained {time.monotonic() - killed_at:.1f}s after the kill")
         time.sleep(3)  # let any late duplicate reach the sandbox before counting
     finally:
@@ -186,20 +186,11 @@ def test_primary_killed_mid_load_every_accepted_hook_reaches_activecampaign_once
     assert json.loads(stats.stdout)["dead_letters"] == 0
 
 
-def spooled(path: Path) -> int:
-    import sqlite3
-
-    if not path.exists():
-        return 0
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM spooled_events").fetchone()[0])
-
-
 def describe(client, boxes) -> str:
     """What is where, for a failure message."""
     return (
         f"orders in AC {len(boxes.orders())}, queued {[client.llen(q) for q in WORKER_QUEUES]}, "
         f"unacked {client.hlen('unacked')}, pending {client.zcard(pending.PENDING)}, "
         f"started {client.hlen(pending.STARTED)}, outbox {waiting_writes(client)}, "
-        f"schedule {client.zcard('acsync:schedule')}, dead {DeadLetterQueue(client).size()}"
+        f"schedule {client.zcard(schedule.SCHEDULE)}, dead {DeadLetterQueue(client).size()}"
     )
