@@ -27,6 +27,8 @@ from collections.abc import Callable
 
 import redis
 
+from acsync_core.settings import Settings
+
 SCHEDULE = "acsync:schedule"  # acsync_core.schedule's sorted set (named here to avoid an import cycle)
 
 log = logging.getLogger("acsync.pending")
@@ -199,8 +201,8 @@ class Sweeper:
     ) -> None:
         self.client = client
         self.node = node
-        self.interval = interval or 15.0  # Settings.sweep_interval_seconds
-        self.grace = grace or 300.0  # Settings.sweep_grace_seconds
+        self.interval = interval or Settings.sweep_interval_seconds
+        self.grace = grace or Settings.sweep_grace_seconds
         self._recover_own_before: float | None = None  # set on a broker reconnect (request_own_recovery)
 
     def request_own_recovery(self, started_before: float) -> None:

@@ -68,6 +68,11 @@ def test_hooks_configure_and_status(cli, sandboxes, monkeypatch):
     assert cli("hooks", "status", "--store", "mystore", "--url", "https://acsync.example.com").exit_code == 0
     moved = cli("hooks", "status", "--store", "mystore", "--url", "https://other.example.com")
     assert moved.exit_code == 1 and "hook url" in moved.output
+    # without --url the settings' ACSYNC_PUBLIC_URL is the expected one; without either, a usage error
+    no_url = cli("hooks", "status", "--store", "mystore")
+    assert no_url.exit_code == 2 and "give --url or set ACSYNC_PUBLIC_URL" in no_url.output
+    monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
+    assert cli("hooks", "status", "--store", "mystore").exit_code == 0
     monkeypatch.setenv("ACSYNC_PUBLIC_URL", "https://acsync.example.com")
     assert cli("hooks", "status", "--store", "mystore").exit_code == 0
 
