@@ -10,14 +10,19 @@ offset, amounts are integer cents (a fractional cent raises ``ValueError`` inste
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from acclient.client import ActiveCampaign
 from acclient.errors import ACError
-from acclient.resources.base import DEFAULT_LIMIT, Page
+from acclient.resources.base import DEFAULT_LIMIT, Page, Resource
+from acclient.resources.contacts import Contacts
 
 T = TypeVar("T")
+ResourceT = TypeVar("ResourceT", bound=Resource)
 Result = tuple[bool, dict[str, Any]]
+
+# The reference's keyword for a record's external id, and AC's key for it.
+EXTERNAL_ID_RENAMES = {"external_id": "externalid"}
 
 
 class ACClient:
@@ -54,19 +59,53 @@ def keyed(key: str) -> Callable[[Any], dict[str, Any]]:
     return lambda item: {key: item}
 
 
-def list_args(
-    limit: int, offset: int, ordering: Mapping[str, str] | None, filters: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    return {"limit": limit, "offset": offset, "ordering": ordering, "filters": filters}
+def renamed(fields: Mapping[str, Any], renames: Mapping[str, str]) -> dict[str, Any]:
+    """``fields`` with the reference's keyword names replaced by the core's (``renames``: reference -> core)."""
+    return {renames.get(name, name): value for name, value in fields.items()}
 
 
-class ACContact:
+class ReferenceResource(Generic[ResourceT]):
+    """What the reference's resource classes share over one core resource: ``retrieve`` and ``list``, answered
+    under the resource's keys (``{"contact": {...}}``, ``{"contacts": [...], "meta": {"total": "N"}}``)."""
+
+    def __init__(self, resource: ResourceT) -> None:
+        self._resource = resource
+
+    def _answer(self, action: Callable[[], Any]) -> Result:
+        """Run a call that returns one record, answered as ``{item_key: record}``."""
+        return call(action, keyed(self._resource.item_key))
+
+    def retrieve(self, id: int) -> Result:  # noqa: A002 - the reference's parameter name
+        return self._answer(lambda: self._resource.retrieve(id))
+
+    def list(
+        self,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+        ordering: Mapping[str, str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Result:
+        return call(
+            lambda: self._resource.list(limit=limit, offset=offset, ordering=ordering, filters=filters),
+            page_body(self._resource.list_key),
+        )
+
+
+class DeletableReferenceResource(ReferenceResource[ResourceT]):
+    """A reference resource class that also has ``delete`` (answered with an empty object)."""
+
+    def delete(self, id: int) -> Result:  # noqa: A002
+        return call(lambda: self._resource.delete(id), lambda _: {})
+
+
+class ACContact(ReferenceResource[Contacts]):
     STATUS_SUBSCRIBE = "1"
     STATUS_UNSUBSCRIBE = "2"
 
     def __init__(self, *, client: ACClient) -> None:
+        super().__init__(client.api.contacts)
         self.client = client
-        self._contacts = client.api.contacts
 
     def create_or_update(
         self,
@@ -79,29 +118,13 @@ class ACContact:
         deleted: bool | None = None,
     ) -> Result:
         # org_id and deleted are deprecated by AC; they are accepted for compatibility and not sent.
-        return call(
-            lambda: self._contacts.sync(email, first_name=first_name, last_name=last_name, phone=phone),
-            keyed("contact"),
-        )
-
-    def retrieve(self, id: int) -> Result:  # noqa: A002 - the reference's parameter name
-        return call(lambda: self._contacts.retrieve(id), keyed("contact"))
+        return self._answer(lambda: self._resource.sync(email, first_name=first_name, last_name=last_name, phone=phone))
 
     def update_list_status(self, *, list: int, contact: int, status: str) -> Result:  # noqa: A002
         return call(
-            lambda: self._contacts.update_list_status(list_id=list, contact_id=contact, status=status),
+            lambda: self._resource.update_list_status(list_id=list, contact_id=contact, status=status),
             keyed("contactList"),
         )
-
-    def list(
-        self,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        offset: int = 0,
-        ordering: Mapping[str, str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-    ) -> Result:
-        return call(lambda: self._contacts.list(**list_args(limit, offset, ordering, filters)), page_body("contacts"))
 
 
 __all__ = ["ACClient", "ACContact"]

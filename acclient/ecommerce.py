@@ -2,85 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from acclient.compat import ACClient, Result, call, keyed, list_args, page_body
-from acclient.resources.base import DEFAULT_LIMIT
-from acclient.resources.ecom_orders import SOURCE_REALTIME, SOURCE_SYNC, OrderProduct
+from acclient.compat import (
+    EXTERNAL_ID_RENAMES,
+    ACClient,
+    DeletableReferenceResource,
+    ReferenceResource,
+    Result,
+    renamed,
+)
+from acclient.resources.connections import Connections
+from acclient.resources.ecom_customers import EcomCustomers
+from acclient.resources.ecom_orders import SOURCE_REALTIME, SOURCE_SYNC, EcomOrders, OrderProduct
 from acclient.values import to_cents
 
+# The reference's keywords of an order update, and the core's.
+ORDER_RENAMES = {
+    **EXTERNAL_ID_RENAMES,
+    "external_checkout_id": "externalcheckoutid",
+    "order_date": "external_created_date",
+}
 
-class ACConnection:
+
+class ACConnection(DeletableReferenceResource[Connections]):
     def __init__(self, *, client: ACClient) -> None:
-        self._connections = client.api.connections
+        super().__init__(client.api.connections)
 
     def create(self, *, service: str, external_id: str, name: str, logo_url: str, link_url: str) -> Result:
-        return call(
-            lambda: self._connections.create(
+        return self._answer(
+            lambda: self._resource.create(
                 service=service, externalid=external_id, name=name, logo_url=logo_url, link_url=link_url
-            ),
-            keyed("connection"),
+            )
         )
-
-    def list(
-        self,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        offset: int = 0,
-        ordering: Mapping[str, str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-    ) -> Result:
-        return call(
-            lambda: self._connections.list(**list_args(limit, offset, ordering, filters)), page_body("connections")
-        )
-
-    def retrieve(self, id: int) -> Result:  # noqa: A002
-        return call(lambda: self._connections.retrieve(id), keyed("connection"))
 
     def update(self, id: int, **fields: Any) -> Result:  # noqa: A002
-        fields = {("externalid" if k == "external_id" else k): v for k, v in fields.items()}
-        return call(lambda: self._connections.update(id, **fields), keyed("connection"))
-
-    def delete(self, id: int) -> Result:  # noqa: A002
-        return call(lambda: self._connections.delete(id), lambda _: {})
+        changes = renamed(fields, EXTERNAL_ID_RENAMES)
+        return self._answer(lambda: self._resource.update(id, **changes))
 
 
-class ACCustomer:
+class ACCustomer(ReferenceResource[EcomCustomers]):
     def __init__(self, *, client: ACClient, connection_id: int) -> None:
+        super().__init__(client.api.ecom_customers)
         self.connection_id = connection_id
-        self._customers = client.api.ecom_customers
 
     def create(self, *, external_id: str, email: str, accepts_marketing: bool | None = None) -> Result:
-        return call(
-            lambda: self._customers.create(
+        return self._answer(
+            lambda: self._resource.create(
                 connection_id=self.connection_id,
                 externalid=str(external_id),
                 email=email,
                 accepts_marketing=accepts_marketing,
-            ),
-            keyed("ecomCustomer"),
+            )
         )
-
-    def list(
-        self,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        offset: int = 0,
-        ordering: Mapping[str, str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-    ) -> Result:
-        return call(
-            lambda: self._customers.list(**list_args(limit, offset, ordering, filters)), page_body("ecomCustomers")
-        )
-
-    def retrieve(self, id: int) -> Result:  # noqa: A002
-        return call(lambda: self._customers.retrieve(id), keyed("ecomCustomer"))
 
     def update(self, id: int, **fields: Any) -> Result:  # noqa: A002
-        fields = {("externalid" if k == "external_id" else k): v for k, v in fields.items()}
-        return call(lambda: self._customers.update(id, **fields), keyed("ecomCustomer"))
+        changes = renamed(fields, EXTERNAL_ID_RENAMES)
+        return self._answer(lambda: self._resource.update(id, **changes))
 
 
 class ACProduct:
@@ -130,15 +110,15 @@ class ACProduct:
         return self.to_product().to_json()
 
 
-class ACOrder:
+class ACOrder(DeletableReferenceResource[EcomOrders]):
     SOURCE_SYNC = SOURCE_SYNC
     SOURCE_REALTIME_WEBHOOK = SOURCE_REALTIME
     STATE_ORDERED = 1
     STATE_ABANDONED = 2
 
     def __init__(self, *, client: ACClient, connection_id: int) -> None:
+        super().__init__(client.api.ecom_orders)
         self.connection_id = connection_id
-        self._orders = client.api.ecom_orders
 
     def create(
         self,
@@ -157,23 +137,20 @@ class ACOrder:
         **amounts: Any,
     ) -> Result:
         """Create an order; ``amounts`` may carry shipping_amount, tax_amount, discount_amount (cents)."""
-        return call(
-            lambda: self._orders.create_order(
-                connection_id=self.connection_id,
-                customer_id=customer_id,
-                externalid=str(external_id),
-                email=email,
-                products=[p.to_product() for p in products],
-                total_price=to_cents(total_price, field="total_price"),
-                currency=currency,
-                external_created_date=order_date,
-                source=source,
-                order_number=order_number,
-                order_url=order_url,
-                shipping_method=shipping_method,
-                **amounts,
-            ),
-            keyed("ecomOrder"),
+        return self._create(
+            self._resource.create_order,
+            products,
+            total_price,
+            externalid=str(external_id),
+            customer_id=customer_id,
+            email=email,
+            currency=currency,
+            external_created_date=order_date,
+            source=source,
+            order_number=order_number,
+            order_url=order_url,
+            shipping_method=shipping_method,
+            **amounts,
         )
 
     def abandon_cart(
@@ -193,53 +170,47 @@ class ACOrder:
         shipping_method: str | None = None,
         source: int = SOURCE_REALTIME,
     ) -> Result:
-        return call(
-            lambda: self._orders.create_abandoned_cart(
-                connection_id=self.connection_id,
-                customer_id=customer_id,
-                externalcheckoutid=str(external_checkout_id),
-                email=email,
-                products=[p.to_product() for p in products],
-                total_price=to_cents(total_price, field="total_price"),
-                currency=currency,
-                abandoned_date=abandoned_date,
-                external_created_date=external_created_date,
-                order_number=order_number,
-                order_url=order_url,
-                external_updated_date=external_updated_date,
-                shipping_method=shipping_method,
-                source=source,
-            ),
-            keyed("ecomOrder"),
+        return self._create(
+            self._resource.create_abandoned_cart,
+            products,
+            total_price,
+            externalcheckoutid=str(external_checkout_id),
+            customer_id=customer_id,
+            email=email,
+            currency=currency,
+            abandoned_date=abandoned_date,
+            external_created_date=external_created_date,
+            external_updated_date=external_updated_date,
+            source=source,
+            order_number=order_number,
+            order_url=order_url,
+            shipping_method=shipping_method,
         )
 
-    def retrieve(self, id: int) -> Result:  # noqa: A002
-        return call(lambda: self._orders.retrieve(id), keyed("ecomOrder"))
+    def _create(
+        self,
+        create: Callable[..., dict[str, Any]],
+        products: Sequence[ACProduct],
+        total_price: int | float,
+        /,
+        **fields: Any,
+    ) -> Result:
+        """Create an order or a cart of this connection: products and total price in the core's form."""
+        return self._answer(
+            lambda: create(
+                connection_id=self.connection_id,
+                products=[p.to_product() for p in products],
+                total_price=to_cents(total_price, field="total_price"),
+                **fields,
+            )
+        )
 
     def update(self, id: int, *, products: Sequence[ACProduct] | None = None, **fields: Any) -> Result:  # noqa: A002
         """PUT the given fields; pass ``external_id`` to convert an abandoned cart into an order."""
-        renames = {
-            "external_id": "externalid",
-            "external_checkout_id": "externalcheckoutid",
-            "order_date": "external_created_date",
-        }
-        changes = {renames.get(k, k): v for k, v in fields.items()}
+        changes = renamed(fields, ORDER_RENAMES)
         if products is not None:
             changes["products"] = [p.to_product() for p in products]
-        return call(lambda: self._orders.update(id, **changes), keyed("ecomOrder"))
-
-    def delete(self, id: int) -> Result:  # noqa: A002
-        return call(lambda: self._orders.delete(id), lambda _: {})
-
-    def list(
-        self,
-        *,
-        limit: int = DEFAULT_LIMIT,
-        offset: int = 0,
-        ordering: Mapping[str, str] | None = None,
-        filters: Mapping[str, Any] | None = None,
-    ) -> Result:
-        return call(lambda: self._orders.list(**list_args(limit, offset, ordering, filters)), page_body("ecomOrders"))
+        return self._answer(lambda: self._resource.update(id, **changes))
 
 
 __all__ = ["ACConnection", "ACCustomer", "ACOrder", "ACProduct"]

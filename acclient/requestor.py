@@ -109,6 +109,19 @@ class Requestor:
         log.debug("activecampaign %s %s -> %s", method, path, response.status)
         raise error_for(response, parsed, method=method, path=path)
 
+    def request_object(
+        self,
+        method: str,
+        path: str,
+        key: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``request``'s answer's ``key`` member: the object AC wraps one record in (``{"contact": {...}}``)."""
+        record: dict[str, Any] = self.request(method, path, params=params, body=body)[key]
+        return record
+
     def graphql(
         self,
         document: str,
@@ -271,8 +284,9 @@ def _error_message(parsed: Any, details: list[ErrorDetail]) -> str:
             value = parsed.get(key)
             if isinstance(value, str):
                 return value
-            if isinstance(value, dict) and isinstance(value.get("title"), str):
-                return value["title"]
+            title = value.get("title") if isinstance(value, dict) else None
+            if isinstance(title, str):
+                return title
     if isinstance(parsed, str):
         return parsed[:200]
     return ""

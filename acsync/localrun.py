@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -40,7 +41,7 @@ from acsync_core.stats import Stats
 from workers.dlq import DeadLetterQueue
 from workers.hookconfig import vtex_for, wanted_hook
 from workers.outbox import waiting_writes
-from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
+from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order, vtex_time
 
 STORE = "demostore"
 
@@ -71,9 +72,12 @@ def redis_reachable(url: str) -> bool:
 
 
 class Demo:
-    """Posts the sample hooks: orders in several states, a recovered cart, duplicates, a customer."""
+    """Posts the sample hooks: orders in several states, a recovered cart, duplicates, a customer.
 
-    def __init__(self, ingest_url: str, vtex_url: str, ac_url: str, secret: str, say: Any) -> None:
+    ``run`` plays the scenario's steps in order; each step posts its hooks and says what ActiveCampaign should
+    end up with."""
+
+    def __init__(self, ingest_url: str, vtex_url: str, ac_url: str, secret: str, say: Callable[[str], None]) -> None:
         self.ingest_url = ingest_url
         self.vtex_url = vtex_url
         self.ac_url = ac_url
@@ -116,14 +120,18 @@ class Demo:
             },
         )
 
+    def deliver(self, order: dict[str, Any]) -> int:
+        """Seed ``order`` in the VTEX sandbox (its current state) and post its hook."""
+        self.seed(order)
+        return self.hook(order)
+
     def email(self, name: str) -> str:
         return f"{name}.{self.run_id}@example.com"
 
     def ac_orders(self) -> list[dict[str, Any]]:
-        state = requests.get(self.ac_url + "/__sandbox/state", timeout=5).json()["accounts"]
-        return state.get("sandbox", {}).get("ecomOrders", [])
+        return sandbox_tables(self.ac_url).get("ecomOrders", [])
 
-    def wait_for(self, what: str, predicate: Any, timeout: float = 120.0) -> None:
+    def wait_for(self, what: str, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate(self.ac_orders()):
@@ -134,6 +142,18 @@ class Demo:
     def run(self) -> None:
         t0 = datetime.now(UTC) - timedelta(hours=3)
         self.say("posting a customer registration, a cart, and their duplicates")
+        self.register_customer(t0)
+        self.abandon_cart(t0)
+        self.say("posting orders: new and returning customers, state changes, a late old state, a cancel")
+        self.new_then_returning_customer(t0)
+        self.canceled_order(t0)
+        self.masked_email_order(t0)
+        self.unpaid_order(t0)
+        self.recovered_cart(t0)
+        self.post("order", {"OrderId": "", "State": "x"})  # rejected: 400
+
+    def register_customer(self, t0: datetime) -> None:
+        """Fabio registers (a Master Data customer trigger), and the trigger fires twice."""
         customer = {
             "email": self.email("fabio"),
             "firstName": "Fabio",
@@ -145,6 +165,9 @@ class Demo:
         }
         self.post("customer", customer)
         self.post("customer", customer)  # duplicate
+
+    def abandon_cart(self, t0: datetime) -> None:
+        """Eva leaves a cart (posted twice); returns once ActiveCampaign has it as an abandoned cart."""
         cart = {
             "email": self.email("eva"),
             "rclastcart": "add?sku=20&qty=2&seller=1&sku=31&qty=1&seller=1&sc=1",
@@ -158,7 +181,8 @@ class Demo:
         self.post("cart", cart)  # the trigger fires again for the same cart
         self.wait_for("the abandoned cart", lambda orders: any(o.get("state") == "2" for o in orders))
 
-        self.say("posting orders: new and returning customers, state changes, a late old state, a cancel")
+    def new_then_returning_customer(self, t0: datetime) -> None:
+        """Ana's first order, delivered twice, then invoiced, then its old state again; then her second order."""
         ana1 = make_order(
             self.order_id(1),
             email=self.email("ana"),
@@ -168,20 +192,15 @@ class Demo:
             shipping=1500,
             last_change=t0 + timedelta(minutes=5),
         )
-        self.seed(ana1)
-        self.hook(ana1)
+        self.deliver(ana1)
         self.hook(ana1)  # VTEX delivers at least once
-        invoiced = {
-            **ana1,
-            "status": "invoiced",
-            "lastChange": (t0 + timedelta(hours=1)).isoformat().replace("+00:00", ".1234567+00:00"),
-        }
-        self.seed(invoiced)
-        self.hook(invoiced)
+        self.deliver(changed(ana1, "invoiced", t0 + timedelta(hours=1)))
         self.hook(ana1)  # the old payment-approved again, out of order: must not downgrade
         ana2 = make_order(self.order_id(2), email=self.email("ana"), created=t0 + timedelta(minutes=40), account=STORE)
-        self.seed(ana2)
-        self.hook(ana2)  # a returning customer
+        self.deliver(ana2)  # a returning customer
+
+    def canceled_order(self, t0: datetime) -> None:
+        """Bruno's order reaches ActiveCampaign, then is canceled."""
         bruno = make_order(
             self.order_id(3),
             email=self.email("bruno"),
@@ -190,20 +209,15 @@ class Demo:
             account=STORE,
             last_change=t0 + timedelta(minutes=2),
         )
-        self.seed(bruno)
-        self.hook(bruno)
+        self.deliver(bruno)
         self.wait_for("Bruno's order", lambda orders: any(o.get("externalid") == bruno["orderId"] for o in orders))
-        canceled = {
-            **bruno,
-            "status": "canceled",
-            "lastChange": (t0 + timedelta(minutes=50)).isoformat().replace("+00:00", ".1234567+00:00"),
-        }
-        self.seed(canceled)
-        self.hook(canceled)
-        alias = f"{secrets.token_hex(16)}@ct.vtex.com.br"
+        self.deliver(changed(bruno, "canceled", t0 + timedelta(minutes=50)))
+
+    def masked_email_order(self, t0: datetime) -> None:
+        """Dora's order carries VTEX's masked e-mail; her real one is resolved through Master Data."""
         dora = make_order(
             self.order_id(4),
-            email=alias,
+            email=f"{secrets.token_hex(16)}@ct.vtex.com.br",
             first_name="Dora",
             user_profile_id=f"u-dora-{self.run_id}",
             created=t0,
@@ -214,13 +228,17 @@ class Demo:
             timeout=5,
             json={"userId": f"u-dora-{self.run_id}", "email": self.email("dora")},
         ).raise_for_status()
-        self.seed(dora)
-        self.hook(dora)  # masked e-mail, resolved through Master Data
+        self.deliver(dora)
+
+    def unpaid_order(self, t0: datetime) -> None:
+        """Carla's order is not paid yet: ignored."""
         pending = make_order(
             self.order_id(5), email=self.email("carla"), status="payment-pending", created=t0, account=STORE
         )
-        self.seed(pending)
-        self.hook(pending)  # not paid yet: ignored
+        self.deliver(pending)
+
+    def recovered_cart(self, t0: datetime) -> None:
+        """Eva comes back and buys: her abandoned cart is recovered."""
         eva = make_order(
             self.order_id(6),
             email=self.email("eva"),
@@ -229,9 +247,19 @@ class Demo:
             account=STORE,
             items=[("20", 2, 4990), ("31", 1, 1500)],
         )
-        self.seed(eva)
-        self.hook(eva)  # Eva comes back and buys: her abandoned cart is recovered
-        self.post("order", {"OrderId": "", "State": "x"})  # rejected: 400
+        self.deliver(eva)
+
+
+def changed(order: dict[str, Any], status: str, at: datetime) -> dict[str, Any]:
+    """``order`` in a later ``status``, changed at ``at`` (``lastChange`` spelt as ``make_order`` spells it)."""
+    return {**order, "status": status, "lastChange": vtex_time(at, fraction="1234567")}
+
+
+def sandbox_tables(ac_url: str) -> dict[str, list[dict[str, Any]]]:
+    """The demo account's records in the ActiveCampaign sandbox (``/__sandbox/state``), by table."""
+    accounts = requests.get(ac_url + "/__sandbox/state", timeout=5).json()["accounts"]
+    tables: dict[str, list[dict[str, Any]]] = accounts.get("sandbox", {})
+    return tables
 
 
 def queues_drained(client: redis.Redis) -> bool:
@@ -239,7 +267,7 @@ def queues_drained(client: redis.Redis) -> bool:
     return queued == 0 and waiting_writes(client) == 0
 
 
-def wait_drained(client: redis.Redis, timeout: float, say: Any) -> bool:
+def wait_drained(client: redis.Redis, timeout: float, say: Callable[[str], None]) -> bool:
     deadline = time.monotonic() + timeout
     quiet_since = None
     while time.monotonic() < deadline:
@@ -262,7 +290,7 @@ def ac_state(ac_url: str, *, copies_within: float = 15.0) -> dict[str, Any]:
     """The sandbox's state once every GraphQL order has its (asynchronous) v3 DeepData copy."""
     deadline = time.monotonic() + copies_within
     while True:
-        state = requests.get(ac_url + "/__sandbox/state", timeout=5).json()["accounts"].get("sandbox", {})
+        state = sandbox_tables(ac_url)
         copied = {o.get("externalid") for o in state.get("ecomOrders", [])}
         if all(o["storeOrderId"] in copied for o in state.get("cofe_orders", [])) or time.monotonic() > deadline:
             return state
@@ -525,7 +553,7 @@ def run(once: bool, as_json: bool, workdir: str, timeout: float) -> None:
             sys.exit(exit_code)
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 

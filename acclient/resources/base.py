@@ -67,14 +67,14 @@ class Resource:
         return f"{self.path}/{path_id(resource_id)}"
 
     def _create(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return self._requestor.request("POST", self.path, body={self.item_key: dict(fields)})[self.item_key]
+        return self._requestor.request_object("POST", self.path, self.item_key, body={self.item_key: dict(fields)})
 
     def retrieve(self, resource_id: int | str) -> dict[str, Any]:
-        return self._requestor.request("GET", self._item_path(resource_id))[self.item_key]
+        return self._requestor.request_object("GET", self._item_path(resource_id), self.item_key)
 
     def _update(self, resource_id: int | str, fields: Mapping[str, Any]) -> dict[str, Any]:
         body = {self.item_key: dict(fields)}
-        return self._requestor.request("PUT", self._item_path(resource_id), body=body)[self.item_key]
+        return self._requestor.request_object("PUT", self._item_path(resource_id), self.item_key, body=body)
 
     def delete(self, resource_id: int | str) -> None:
         self._requestor.request("DELETE", self._item_path(resource_id))

@@ -31,7 +31,7 @@ class Contacts(Resource):
         fields = compact({"email": email, "firstName": first_name, "lastName": last_name, "phone": phone})
         if field_values:
             fields["fieldValues"] = [{"field": str(k), "value": v} for k, v in field_values.items()]
-        return self._requestor.request("POST", "/contact/sync", body={"contact": fields})["contact"]
+        return self._requestor.request_object("POST", "/contact/sync", "contact", body={"contact": fields})
 
     def find_by_email(self, email: str) -> dict[str, Any] | None:
         """The contact with exactly this e-mail (AC compares case-insensitively), or None."""
@@ -46,4 +46,4 @@ class Contacts(Resource):
         if str(status) not in ("1", "2"):
             raise ValueError("status must be 1 (subscribe) or 2 (unsubscribe)")
         body = {"contactList": {"list": int(list_id), "contact": int(contact_id), "status": int(status)}}
-        return self._requestor.request("POST", "/contactLists", body=body)["contactList"]
+        return self._requestor.request_object("POST", "/contactLists", "contactList", body=body)

@@ -28,9 +28,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from acclient.sandbox.faults import SlidingWindowLimiter
+from acclient.sandbox.faults import SandboxConfig, SlidingWindowLimiter
 from acclient.sandbox.runtime import EMAIL_RE, SandboxState
 from acclient.sandbox.store import Account, now_iso
+from acclient.sandbox.v3_common import Refused, written
 
 MAX_CONTACTS = 250
 MAX_BYTES = 400_000
@@ -38,8 +39,9 @@ NOT_VALID = "JSON payload did not pass validation. Please check failureReasons f
 TEXT_FIELDS = {"first_name": "firstName", "last_name": "lastName", "phone": "phone", "customer_acct_name": "orgname"}
 
 
-def refused(message: str, reasons: list[Any]) -> tuple[Response, int]:
-    return jsonify({"success": 0, "message": message, "failureReasons": reasons}), 400
+def import_refused(message: str, reasons: list[Any]) -> Refused:
+    """AC's HTTP 400 to an import it does not queue: ``{"success": 0, "message": ..., "failureReasons": [...]}``."""
+    return Refused({"success": 0, "message": message, "failureReasons": reasons}, 400)
 
 
 def contact_problem(contact: Any, lists: tuple[int, ...]) -> str | None:
@@ -74,16 +76,6 @@ def contact_problem(contact: Any, lists: tuple[int, ...]) -> str | None:
     return None
 
 
-def set_list_status(account: Account, contact_id: str, list_id: str, status: int, *, keep_unsubscribed: bool) -> None:
-    rows = account.tables["contactLists"].values()
-    row = next((r for r in rows if (r["contact"], r["list"]) == (contact_id, list_id)), None)
-    if row is None:
-        row = account.insert("contactLists", {"contact": contact_id, "list": list_id})
-    elif keep_unsubscribed and row.get("status") == 2:
-        return
-    row.update(status=status, sdate=now_iso())
-
-
 def import_contact(account: Account, contact: dict[str, Any]) -> dict[str, Any]:
     """Apply one contact of a batch (see the module's docstring); returns the stored contact."""
     values = {TEXT_FIELDS[k]: v for k, v in contact.items() if k in TEXT_FIELDS}
@@ -96,9 +88,9 @@ def import_contact(account: Account, contact: dict[str, Any]) -> dict[str, Any]:
             **{str(f["id"]): f["value"] for f in contact["fields"]},
         }
     for entry in contact.get("subscribe") or []:
-        set_list_status(account, stored["id"], str(entry["listid"]), 1, keep_unsubscribed=True)
+        account.set_list_status(stored["id"], str(entry["listid"]), 1, keep_unsubscribed=True)
     for entry in contact.get("unsubscribe") or []:
-        set_list_status(account, stored["id"], str(entry["listid"]), 2, keep_unsubscribed=False)
+        account.set_list_status(stored["id"], str(entry["listid"]), 2)
     return stored
 
 
@@ -108,73 +100,105 @@ def process_batch(account: Account, batch: dict[str, Any]) -> None:
     batch.update(status="completed", completedAt=now_iso())
 
 
-def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
-    """The bulk import endpoints over ``state`` (see the module's docstring for the contract)."""
-    blueprint = Blueprint("bulk_import", __name__)
-    config = state.config
-    single_limiter = SlidingWindowLimiter(config.bulk_import_single_per_minute, window=60.0)
-    multi_limiter = SlidingWindowLimiter(config.bulk_import_multi_per_minute, window=60.0)
+class ImportBudget:
+    """The per-account, per-minute budgets of single-contact and multi-contact imports.
 
-    @blueprint.post("/api/3/import/bulk_import")
-    def bulk_import() -> tuple[Response, int]:
-        raw = request.get_data()
-        payload = request.get_json(silent=True)
-        contacts = payload.get("contacts") if isinstance(payload, dict) else None
+    The limits are read from the configuration at every request, so a run-time change applies at once."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.single = SlidingWindowLimiter(config.bulk_import_single_per_minute, window=60.0)
+        self.multi = SlidingWindowLimiter(config.bulk_import_multi_per_minute, window=60.0)
+
+    def charge(self, account: str, contacts: Any) -> None:
+        """Count this request against its budget; raises ``Refused`` when the budget is spent."""
         single = isinstance(contacts, list) and len(contacts) == 1
         limiter, limit, kind = (
-            (single_limiter, config.bulk_import_single_per_minute, "single-contact")
+            (self.single, self.config.bulk_import_single_per_minute, "single-contact")
             if single
-            else (multi_limiter, config.bulk_import_multi_per_minute, "multi-contact")
+            else (self.multi, self.config.bulk_import_multi_per_minute, "multi-contact")
         )
         limiter.rate = limit
-        allowed, _, retry_after = limiter.check(state.account().name)
+        allowed, _, retry_after = limiter.check(account)
         if not allowed:
-            return refused(
+            raise import_refused(
                 "Rate limit exceeded.",
                 [
                     f"Up to {limit} imports may be requested per minute for {kind}"
                     f" requests; try again in {retry_after} seconds."
                 ],
             )
-        if len(raw) > MAX_BYTES:
-            return refused("Payload too large.", [f"The request body must be at most {MAX_BYTES} bytes."])
-        if not isinstance(payload, dict) or not isinstance(contacts, list) or not contacts:
-            return refused(NOT_VALID, ["The body must be a JSON object with a non-empty 'contacts' list."])
-        if len(contacts) > MAX_CONTACTS:
-            return refused(NOT_VALID, [f"At most {MAX_CONTACTS} contacts may be imported per request."])
-        reasons = [
-            {"contact": index, "failureReason": problem}
-            for index, contact in enumerate(contacts)
-            if (problem := contact_problem(contact, config.lists)) is not None
-        ]
-        if reasons:
-            return refused(NOT_VALID, reasons)
-        with state.store.lock:
-            account = state.account()
-            batch = account.insert(
-                "bulk_imports",
-                {
-                    "batchId": str(uuid.uuid4()),
-                    "status": "queued",
-                    "contacts": contacts,
-                    "success": [],
-                    "failure": [],
-                    "exclude_automations": bool(payload.get("exclude_automations", False)),
-                    "callback": payload.get("callback"),
-                    "queuedAt": now_iso(),
-                },
-            )
-            state.schedule(config.bulk_import_delay, lambda: process_batch(account, batch))
-        if state.faults.fail_after():
-            return jsonify({"message": "Internal Server Error (injected after write)"}), 500
-        return jsonify(
+
+
+def checked_batch(raw: bytes, payload: Any, lists: tuple[int, ...]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The body and its contacts, when AC would queue them; raises ``Refused`` for a body that is too large,
+    has no contacts or too many, or has a contact AC refuses."""
+    if len(raw) > MAX_BYTES:
+        raise import_refused("Payload too large.", [f"The request body must be at most {MAX_BYTES} bytes."])
+    contacts = payload.get("contacts") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or not isinstance(contacts, list) or not contacts:
+        raise import_refused(NOT_VALID, ["The body must be a JSON object with a non-empty 'contacts' list."])
+    if len(contacts) > MAX_CONTACTS:
+        raise import_refused(NOT_VALID, [f"At most {MAX_CONTACTS} contacts may be imported per request."])
+    reasons = [
+        {"contact": index, "failureReason": problem}
+        for index, contact in enumerate(contacts)
+        if (problem := contact_problem(contact, lists)) is not None
+    ]
+    if reasons:
+        raise import_refused(NOT_VALID, reasons)
+    return payload, contacts
+
+
+def queue_batch(state: SandboxState, payload: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Store the batch as queued and schedule its processing ``bulk_import_delay`` seconds from now."""
+    with state.store.lock:
+        account = state.account()
+        batch = account.insert(
+            "bulk_imports",
             {
-                "success": 1,
-                "queued_contacts": len(contacts),
-                "batchId": batch["batchId"],
-                "message": "Contact import queued",
-            }
-        ), 200
+                "batchId": str(uuid.uuid4()),
+                "status": "queued",
+                "contacts": contacts,
+                "success": [],
+                "failure": [],
+                "exclude_automations": bool(payload.get("exclude_automations", False)),
+                "callback": payload.get("callback"),
+                "queuedAt": now_iso(),
+            },
+        )
+        state.schedule(state.config.bulk_import_delay, lambda: process_batch(account, batch))
+    return batch
+
+
+def batch_status(account: Account, batch_id: str) -> dict[str, Any] | None:
+    """``/import/info``'s answer for the account's batch, or None when it has no such batch."""
+    rows = account.tables["bulk_imports"].values()
+    batch = next((b for b in rows if b["batchId"] == batch_id), None)
+    if batch is None:
+        return None
+    return {"status": batch["status"], "success": list(batch["success"]), "failure": list(batch["failure"])}
+
+
+def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
+    """The bulk import endpoints over ``state`` (see the module's docstring for the contract)."""
+    blueprint = Blueprint("bulk_import", __name__)
+    budget = ImportBudget(state.config)
+
+    @blueprint.post("/api/3/import/bulk_import")
+    def bulk_import() -> tuple[Response, int]:
+        raw = request.get_data()
+        payload = request.get_json(silent=True)
+        budget.charge(state.account().name, payload.get("contacts") if isinstance(payload, dict) else None)
+        accepted, contacts = checked_batch(raw, payload, state.config.lists)
+        batch = queue_batch(state, accepted, contacts)
+        queued = {
+            "success": 1,
+            "queued_contacts": len(contacts),
+            "batchId": batch["batchId"],
+            "message": "Contact import queued",
+        }
+        return written(state, queued, 200)
 
     @blueprint.get("/api/3/import/info")
     def import_info() -> tuple[Response, int]:
@@ -182,12 +206,9 @@ def create_bulk_import_blueprint(state: SandboxState) -> Blueprint:
         if not batch_id:
             return jsonify({"message": "The batchId parameter is required."}), 400
         with state.store.lock:
-            rows = state.account().tables["bulk_imports"].values()
-            batch = next((b for b in rows if b["batchId"] == batch_id), None)
-            if batch is None:
-                return jsonify({"message": f"No Result found for batch {batch_id}"}), 404
-            return jsonify(
-                {"status": batch["status"], "success": list(batch["success"]), "failure": list(batch["failure"])}
-            ), 200
+            status = batch_status(state.account(), batch_id)
+        if status is None:
+            return jsonify({"message": f"No Result found for batch {batch_id}"}), 404
+        return jsonify(status), 200
 
     return blueprint

@@ -39,6 +39,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FloatValueNode,
     GraphQLError,
@@ -63,6 +64,7 @@ from graphql.utilities import value_from_ast_untyped
 
 from acclient.sandbox.runtime import EMAIL_RE, SandboxState
 from acclient.sandbox.store import Account, now_iso
+from acclient.sandbox.v3_common import Refused, written
 
 SCHEMA_PATH = Path(__file__).with_name("ecom_schema.graphql")
 MONEY_MAX = Decimal("21474836.47")  # int32 cents, the most a v3 amount can hold
@@ -160,7 +162,7 @@ def ecom_schema() -> GraphQLSchema:
     return schema
 
 
-def parse_document(text: str, max_tokens: int) -> Any:
+def parse_document(text: str, max_tokens: int) -> DocumentNode:
     """Parse ``text``; raises TokenLimitExceeded past ``max_tokens`` lexical tokens, GraphQLSyntaxError else."""
     if _PARSE_HAS_MAX_TOKENS:
         try:
@@ -336,29 +338,30 @@ def v3_order_fields(order: Mapping[str, Any]) -> dict[str, Any]:
     ):
         if order.get(name) is not None:
             fields[v3_name] = str(cents(order[name]))
-    products = []
-    for item in order.get("lineItems") or []:
-        if item is None:
-            continue
-        product = {
-            "externalid": item.get("productStorePrimaryId") or item.get("storeLineItemId") or "",
-            "name": item.get("name") or "",
-            "price": cents(item.get("priceAmount")),
-            "quantity": item.get("quantity") or 1,
-        }
-        product.update({k: item[k] for k in ("sku", "category", "imageUrl", "productUrl") if item.get(k)})
-        products.append(product)
-    fields["orderProducts"] = products
-    fields["orderDiscounts"] = [
-        {
-            "name": d.get("name") or "",
-            "type": d.get("type") or "order",
-            "discountAmount": cents(d.get("discountAmount")),
-        }
-        for d in order.get("discounts") or []
-        if d is not None
-    ]
+    fields["orderProducts"] = [v3_product(item) for item in order.get("lineItems") or [] if item is not None]
+    fields["orderDiscounts"] = [v3_discount(d) for d in order.get("discounts") or [] if d is not None]
     return fields
+
+
+def v3_product(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The v3 ``orderProducts`` entry of a GraphQL line item."""
+    product = {
+        "externalid": item.get("productStorePrimaryId") or item.get("storeLineItemId") or "",
+        "name": item.get("name") or "",
+        "price": cents(item.get("priceAmount")),
+        "quantity": item.get("quantity") or 1,
+    }
+    product.update({k: item[k] for k in ("sku", "category", "imageUrl", "productUrl") if item.get(k)})
+    return product
+
+
+def v3_discount(discount: Mapping[str, Any]) -> dict[str, Any]:
+    """The v3 ``orderDiscounts`` entry of a GraphQL discount."""
+    return {
+        "name": discount.get("name") or "",
+        "type": discount.get("type") or "order",
+        "discountAmount": cents(discount.get("discountAmount")),
+    }
 
 
 def copy_order_to_v3(account: Account, order: Mapping[str, Any]) -> dict[str, Any]:
@@ -434,13 +437,13 @@ def apply_product(call: Call, product: Mapping[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- resolvers
 def _bulk(
-    info: GraphQLResolveInfo,
+    info: GraphQLResolveInfo[Call],
     records: list[dict[str, Any]],
     id_field: str,
     problems: Callable[[Account, Mapping[str, Any]], list[str]],
     apply: Callable[[Call, Mapping[str, Any]], dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    call: Call = info.context
+    call = info.context
     if not call.apply:
         call.operations.append(info.field_name)
         call.records += len(records)
@@ -452,38 +455,44 @@ def _bulk(
     return [apply(call, record) for record in records]
 
 
-def resolve_upsert_order(_root: Any, info: GraphQLResolveInfo, order: dict[str, Any]) -> dict[str, Any]:
+def resolve_upsert_order(_root: Any, info: GraphQLResolveInfo[Call], order: dict[str, Any]) -> dict[str, Any]:
     return _bulk(info, [order], "storeOrderId", order_problems, apply_order)[0]
 
 
-def resolve_bulk_upsert_orders(_root: Any, info: GraphQLResolveInfo, orders: list[dict[str, Any]]) -> list[Any]:
+def resolve_bulk_upsert_orders(_root: Any, info: GraphQLResolveInfo[Call], orders: list[dict[str, Any]]) -> list[Any]:
     return _bulk(info, orders, "storeOrderId", order_problems, apply_order)
 
 
-def resolve_bulk_upsert_orders_async(_root: Any, info: GraphQLResolveInfo, orders: list[dict[str, Any]]) -> list[Any]:
+def resolve_bulk_upsert_orders_async(
+    _root: Any, info: GraphQLResolveInfo[Call], orders: list[dict[str, Any]]
+) -> list[Any]:
     """Validated and stored like the synchronous call; ``recordId`` is the order's id."""
     rows = _bulk(info, orders, "storeOrderId", order_problems, apply_order)
     return [{"recordId": row["id"], "storeOrderId": row["storeOrderId"]} for row in rows]
 
 
-def resolve_bulk_upsert_products(_root: Any, info: GraphQLResolveInfo, products: list[dict[str, Any]]) -> list[Any]:
+def resolve_bulk_upsert_products(
+    _root: Any, info: GraphQLResolveInfo[Call], products: list[dict[str, Any]]
+) -> list[Any]:
     return _bulk(info, products, "storePrimaryId", product_problems, apply_product)
 
 
+def find_record(call: Call, table: str, connection_id: int, store_id: str) -> dict[str, Any] | None:
+    """The stored GraphQL record of ``table`` keyed (legacyConnectionId, storeOrderId | storePrimaryId), or None."""
+    record_id = call.account.keys.get((table, connection_id, store_id))
+    return None if record_id is None else call.account.tables[table][record_id]
+
+
 def resolve_order(
-    _root: Any, info: GraphQLResolveInfo, legacyConnectionId: int, storeOrderId: str
+    _root: Any, info: GraphQLResolveInfo[Call], legacyConnectionId: int, storeOrderId: str
 ) -> dict[str, Any] | None:
-    call: Call = info.context
-    record_id = call.account.keys.get(("cofe_orders", legacyConnectionId, storeOrderId))
-    return None if record_id is None else call.account.tables["cofe_orders"][record_id]
+    return find_record(info.context, "cofe_orders", legacyConnectionId, storeOrderId)
 
 
 def resolve_product(
-    _root: Any, info: GraphQLResolveInfo, legacyConnectionId: int, storePrimaryId: str
+    _root: Any, info: GraphQLResolveInfo[Call], legacyConnectionId: int, storePrimaryId: str
 ) -> dict[str, Any] | None:
-    call: Call = info.context
-    record_id = call.account.keys.get(("cofe_products", legacyConnectionId, storePrimaryId))
-    return None if record_id is None else call.account.tables["cofe_products"][record_id]
+    return find_record(info.context, "cofe_products", legacyConnectionId, storePrimaryId)
 
 
 MUTATIONS: dict[str, Callable[..., Any]] = {
@@ -516,57 +525,87 @@ def read_graphql_request() -> tuple[str, dict[str, Any] | None, str | None]:
     raise BadRequest("Content-Type must be application/graphql or application/json.")
 
 
+@dataclass(frozen=True)
+class GraphQLRequest:
+    """A request's document, parsed and valid against the schema, with its variables and operation name."""
+
+    document: DocumentNode
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+    @property
+    def is_mutation(self) -> bool:
+        operation = get_operation_ast(self.document, self.operation_name)
+        return operation is not None and operation.operation == OperationType.MUTATION
+
+
+def parsed_request(schema: GraphQLSchema, max_tokens: int) -> GraphQLRequest:
+    """The current HTTP request as a GraphQL request; raises ``Refused`` with the answer to one the endpoint refuses
+    (400, or 200 with AC's token-limit error)."""
+    try:
+        text, variables, operation_name = read_graphql_request()
+    except BadRequest as exc:
+        raise Refused({"errors": [{"message": str(exc)}]}, 400) from None
+    try:
+        document = parse_document(text, max_tokens)
+    except TokenLimitExceeded as exc:
+        message = f"Invalid query: More than {exc.args[0]} grammar tokens"
+        raise Refused({"data": None, "errors": [{"message": message, "extensions": {}}]}, 200) from None
+    except GraphQLError as exc:
+        raise Refused({"errors": [exc.formatted]}, 400) from None
+    problems = validate(schema, document)
+    if problems:
+        raise Refused({"errors": [p.formatted for p in problems]}, 400)
+    return GraphQLRequest(document, variables, operation_name)
+
+
+def execute_call(schema: GraphQLSchema, call: Call, graphql_request: GraphQLRequest) -> ExecutionResult:
+    """Run the validating pass and, for a mutation none of whose records failed, the applying pass (see ``Call``).
+
+    The caller holds the store lock. Errors and refused records raise ``Refused`` with AC's answer."""
+
+    def run() -> ExecutionResult:
+        return execute_sync(
+            schema,
+            graphql_request.document,
+            context_value=call,
+            variable_values=graphql_request.variables,
+            operation_name=graphql_request.operation_name,
+        )
+
+    result = run()
+    call.state.log_extra(operations=call.operations, records=call.records)
+    if result.errors:
+        errors = [e.formatted for e in result.errors]
+        if result.data is None:  # a request error: variable values, the choice of operation
+            raise Refused({"errors": errors}, 400)
+        raise Refused({"data": None, "errors": errors}, 200)  # a resolver failed: nothing applied
+    if call.failures:
+        raise Refused({"data": None, "errors": [{"message": VALIDATION_ERRORS, "extensions": call.failures}]}, 200)
+    if graphql_request.is_mutation:
+        call.apply = True
+        result = run()
+        call.state.log_extra(applied=call.applied)
+    return result
+
+
 def create_graphql_blueprint(state: SandboxState) -> Blueprint:
     """The ``/api/3/ecom/graphql`` endpoint over ``state`` (see the module's docstring for the contract)."""
     blueprint = Blueprint("ecom_graphql", __name__)
     schema = ecom_schema()
 
-    def run(call: Call, document: Any, variables: dict[str, Any] | None, operation_name: str | None) -> ExecutionResult:
-        return execute_sync(
-            schema, document, context_value=call, variable_values=variables, operation_name=operation_name
-        )
-
     @blueprint.post("/api/3/ecom/graphql")
     def graphql_endpoint() -> tuple[Response, int]:
         state.log_extra(operations=[], records=0, applied=0)
-        try:
-            text, variables, operation_name = read_graphql_request()
-        except BadRequest as exc:
-            return jsonify({"errors": [{"message": str(exc)}]}), 400
-        try:
-            document = parse_document(text, state.config.graphql_max_tokens)
-        except TokenLimitExceeded as exc:
-            message = f"Invalid query: More than {exc.args[0]} grammar tokens"
-            return jsonify({"data": None, "errors": [{"message": message, "extensions": {}}]}), 200
-        except GraphQLError as exc:
-            return jsonify({"errors": [exc.formatted]}), 400
-        problems = validate(schema, document)
-        if problems:
-            return jsonify({"errors": [p.formatted for p in problems]}), 400
-        operation = get_operation_ast(document, operation_name)
+        graphql_request = parsed_request(schema, state.config.graphql_max_tokens)
         with state.store.lock:
             call = Call(state, state.account())
-            result = run(call, document, variables, operation_name)
-            state.log_extra(operations=call.operations, records=call.records)
-            if result.errors:
-                errors = [e.formatted for e in result.errors]
-                if result.data is None:  # a request error: variable values, the choice of operation
-                    return jsonify({"errors": errors}), 400
-                return jsonify({"data": None, "errors": errors}), 200  # a resolver failed: nothing applied
-            if call.failures:
-                return jsonify(
-                    {"data": None, "errors": [{"message": VALIDATION_ERRORS, "extensions": call.failures}]}
-                ), 200
-            mutation = operation is not None and operation.operation == OperationType.MUTATION
-            if mutation:
-                call.apply = True
-                result = run(call, document, variables, operation_name)
-                state.log_extra(applied=call.applied)
-        if mutation and call.applied and state.faults.fail_after():
-            return jsonify({"message": "Internal Server Error (injected after write)"}), 500
+            result = execute_call(schema, call, graphql_request)
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [e.formatted for e in result.errors]
+        if call.applied:  # records were written (only a mutation's applying pass writes)
+            return written(state, body, 200)
         return jsonify(body), 200
 
     return blueprint

@@ -32,7 +32,7 @@ def now_iso() -> str:
 class Account:
     name: str
     tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
-    ids: dict[str, itertools.count] = field(default_factory=lambda: {t: itertools.count(1) for t in TABLES})
+    ids: dict[str, itertools.count[int]] = field(default_factory=lambda: {t: itertools.count(1) for t in TABLES})
     # (table, *identity) -> record id, for the records that have a natural key (GraphQL orders and products)
     keys: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
@@ -64,6 +64,20 @@ class Account:
         if changes:
             contact.update(changes, udate=now_iso())
         return contact
+
+    def set_list_status(
+        self, contact_id: str, list_id: str, status: int, *, keep_unsubscribed: bool = False
+    ) -> dict[str, Any]:
+        """Set the contact's status on the list (1 subscribed, 2 unsubscribed), adding the membership if there is
+        none; with ``keep_unsubscribed`` an unsubscribed membership stays so. Returns the membership."""
+        rows = self.tables["contactLists"].values()
+        row = next((r for r in rows if (r["contact"], r["list"]) == (contact_id, list_id)), None)
+        if row is None:
+            row = self.insert("contactLists", {"contact": contact_id, "list": list_id})
+        elif keep_unsubscribed and row.get("status") == 2:
+            return row
+        row.update(status=status, sdate=now_iso())
+        return row
 
     def refresh_customer_totals(self, customer_id: str) -> None:
         """Recompute an e-commerce customer's totalOrders/totalRevenue from its orders (carts do not count)."""

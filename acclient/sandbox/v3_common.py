@@ -10,15 +10,29 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from acclient.sandbox.runtime import SandboxState
+from acclient.sandbox.store import Account
 
 MAX_LIMIT = 100
 
+# What a PUT does to a record: (the request's account, the stored row, the body's object) -> None, changing the row.
+RecordUpdate = Callable[[Account, dict[str, Any], dict[str, Any]], None]
 
-class Invalid(Exception):
-    def __init__(self, errors: list[dict[str, Any]], status: int = 422) -> None:
-        super().__init__(errors)
-        self.errors = errors
+
+class Refused(Exception):
+    """Ends the request with this JSON answer; the pipeline's error handler (``v3_pipeline``) sends it."""
+
+    def __init__(self, body: dict[str, Any], status: int) -> None:
+        super().__init__(body)
+        self.body = body
         self.status = status
+
+
+class Invalid(Refused):
+    """AC's answer to a payload it refuses: ``{"errors": [...]}`` in its error shape (422 unless told)."""
+
+    def __init__(self, errors: list[dict[str, Any]], status: int = 422) -> None:
+        super().__init__({"errors": errors}, status)
+        self.errors = errors
 
 
 def error(title: str, code: str, pointer: str = "") -> dict[str, Any]:
@@ -30,6 +44,10 @@ def error(title: str, code: str, pointer: str = "") -> dict[str, Any]:
 
 def missing(resource: str, name: str) -> dict[str, Any]:
     return error(f"The {resource} {name} was not provided.", "field_missing", name)
+
+
+def invalid_email() -> dict[str, Any]:
+    return error("Email address is not valid", "email_invalid", "email")
 
 
 def duplicate(title: str, pointer: str) -> Invalid:
@@ -70,12 +88,14 @@ def sort_key(value: Any) -> tuple[int, Any]:
 
 
 def body(key: str) -> dict[str, Any]:
+    """The ``key`` object of the request's JSON body (``{"contact": {...}}``); anything else is refused with 400."""
     payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get(key), dict):
+    fields = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(fields, dict):
         raise Invalid(
             [error(f"The request body must be a JSON object with a '{key}' object.", "body_invalid")], status=400
         )
-    return payload[key]
+    return fields
 
 
 def written(state: SandboxState, result: Any, status: int = 201) -> tuple[Response, int]:
@@ -90,6 +110,34 @@ def get_row(state: SandboxState, table: str, record_id: str, label: str) -> dict
     if row is None:
         raise NotFound(f"{label} with id {record_id}")
     return row
+
+
+def serve_record(
+    state: SandboxState,
+    record_id: str,
+    *,
+    table: str,
+    key: str,
+    label: str,
+    update: RecordUpdate,
+    after_delete: Callable[[Account, dict[str, Any]], None] | None = None,
+) -> Response | tuple[Response, int]:
+    """GET, PUT or DELETE (the request's method) of one record of ``table``, answered as ``{key: record}``.
+
+    An unknown id is ``NotFound`` (``label`` names the record); PUT passes the body's ``key`` object to ``update``;
+    DELETE removes the record, then calls ``after_delete`` with it. Writes answer through ``written``."""
+    with state.store.lock:
+        account = state.account()
+        row = get_row(state, table, record_id, label)
+        if request.method == "GET":
+            return jsonify({key: row})
+        if request.method == "DELETE":
+            del account.tables[table][record_id]
+            if after_delete is not None:
+                after_delete(account, row)
+            return written(state, {}, 200)
+        update(account, row, body(key))
+        return written(state, {key: dict(row)}, 200)
 
 
 def listing(

@@ -7,9 +7,10 @@ key and token. Faults as in the ActiveCampaign sandbox (``POST /__sandbox/faults
 VTEX's cap of 30 pages per query (``LIST_ORDERS_MAX_PAGES``).
 
 Modules: ``state`` (``VTEXSandboxConfig``, the records in ``VTEXState``, and ``VTEXSandbox``, what the
-blueprints share), ``records`` (``make_order``, default SKUs and prices), ``app`` (``create_app``), and one
-blueprint each: ``pipeline`` (request counts, auth, faults), ``oms`` (orders), ``masterdata`` (CL),
-``catalog`` (SKUs), ``checkout`` (simulation), ``hooks`` (hook configuration), ``control`` (``/__sandbox/*``).
+blueprints share), ``records`` (``make_order``, default SKUs and prices, ``vtex_time``), ``app``
+(``create_app``), and one blueprint each: ``pipeline`` (request counts, auth, faults), ``oms`` (orders),
+``masterdata`` (CL), ``catalog`` (SKUs), ``checkout`` (simulation), ``hooks`` (hook configuration),
+``control`` (``/__sandbox/*``).
 """
 
 from workers.vtex.sandbox.app import create_app
@@ -23,6 +24,7 @@ from workers.vtex.sandbox.records import (
     marketplace_order_id,
     price_definition,
     sku_price,
+    vtex_time,
 )
 from workers.vtex.sandbox.state import (
     DEFAULT_APP_KEY,
@@ -50,4 +52,5 @@ __all__ = [
     "parse_time",
     "price_definition",
     "sku_price",
+    "vtex_time",
 ]

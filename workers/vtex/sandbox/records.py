@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,6 +70,12 @@ def marketplace_order_id(order_id: str, affiliate_id: str, marketplace_name: str
     return f"{affiliate_id}-{marketplace_name}-{digits}"
 
 
+def vtex_time(moment: datetime, fraction: str = "0000000") -> str:
+    """A UTC ``moment`` as VTEX writes it, with seven digits of fractional seconds
+    (``2026-11-27T13:00:00.0000000+00:00``); ``make_order`` gives ``lastChange`` the fraction ``1234567``."""
+    return moment.isoformat().replace("+00:00", f".{fraction}+00:00")
+
+
 def make_order(
     order_id: str,
     *,
@@ -122,92 +129,176 @@ def make_order(
     item_overrides = item_overrides or {}
     created = created or datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
     last_change = last_change or created + timedelta(minutes=5)
-    path = list(category_path)
-    categories_ids = "/" + "".join(f"{cid}/" for cid, _name in path) if path else "/"
-    categories = [{"id": cid, "name": name} for cid, name in reversed(path)]  # most specific first
-    number = order_id.split("-")[0].lstrip("v")
-    if marketplace:
-        number = "".join(ch for ch in order_id if ch.isdigit()) or "0"
-        order_id = marketplace_order_id(order_id, affiliate_id)
-    order_items = []
-    promotions = 0  # what exact line totals take off price x quantity, shown as VTEX does: a price tag
-    for sku, qty, price in items:
-        total = line_totals.get(sku, qty * price)
-        promotion = qty * price - total
-        promotions += promotion
-        additional: dict[str, Any] = {"brandName": "Brand", "brandId": "2000001", "categoriesIds": categories_ids}
-        if with_categories and not legacy:
-            additional["categories"] = [dict(c) for c in categories]
-        line: dict[str, Any] = {
-            "id": sku,
-            "productId": f"p{sku}",
-            "name": f"Product {sku}",
-            "quantity": qty,
-            "seller": "1",
-            "refId": ref_id.format(sku=sku, account=account) if ref_id is not None else None,
-            "price": price,
-            "listPrice": price,
-            "sellingPrice": total // max(1, qty),
-            "priceTags": [{"name": "DISCOUNT@MARKETPLACE", "value": -promotion, "isPercentual": False}]
-            if promotion
-            else [],
-            "imageUrl": image_url.format(sku=sku, account=account) if image_url is not None else None,
-            "detailUrl": f"/product-{sku}/p",
-            "additionalInfo": additional,
-            "measurementUnit": "un",
-            "unitMultiplier": 1,
-            "isGift": False,
-        }
-        if not legacy:
-            line["priceDefinition"] = price_definition(total, qty)
-        line.update(item_overrides.get(sku, {}))
-        order_items.append(line)
-    items_total = sum(qty * price for _sku, qty, price in items)
+    order_id, sequence = _order_id_and_sequence(order_id, marketplace=marketplace, affiliate_id=affiliate_id)
+    style = _line_style(
+        account=account,
+        ref_id=ref_id,
+        image_url=image_url,
+        category_path=category_path,
+        with_categories=with_categories,
+        legacy=legacy,
+    )
+    lines = [(sku, qty, price, line_totals.get(sku, qty * price)) for sku, qty, price in items]
+    order_items = [
+        {**_order_item(sku, qty, price, total, style), **item_overrides.get(sku, {})}
+        for sku, qty, price, total in lines
+    ]
+    items_total = sum(qty * price for _sku, qty, price, _total in lines)
+    promotions = sum(qty * price - total for _sku, qty, price, total in lines)
     order: dict[str, Any] = {
         "orderId": order_id,
-        "sequence": number,
+        "sequence": sequence,
         "status": status,
-        "marketplaceOrderId": order_id.split("-", 1)[1] if marketplace else "",
-        "origin": "Fulfillment" if marketplace else "Marketplace",
-        "affiliateId": affiliate_id if marketplace else "",
-        "salesChannel": "8" if marketplace else "1",
+        **_sales_channel_fields(order_id, marketplace=marketplace, affiliate_id=affiliate_id),
         "hostname": account,
         "value": items_total - promotions + shipping + tax - discount,
-        "creationDate": created.isoformat().replace("+00:00", ".0000000+00:00"),
-        "lastChange": last_change.isoformat().replace("+00:00", ".1234567+00:00"),
-        "totals": [
-            {"id": "Items", "name": "Items", "value": items_total},
-            {"id": "Discounts", "name": "Discounts", "value": -(discount + promotions)},
-            {"id": "Shipping", "name": "Shipping", "value": shipping},
-            {"id": "Tax", "name": "Tax", "value": tax},
-        ],
+        "creationDate": vtex_time(created),
+        "lastChange": vtex_time(last_change, fraction="1234567"),
+        "totals": _totals(
+            items_total=items_total, discount=discount, promotions=promotions, shipping=shipping, tax=tax
+        ),
         "items": order_items,
-        "clientProfileData": {
-            "email": email,
-            "firstName": first_name,
-            "lastName": last_name,
-            "phone": "+5511999990000",
-            "userProfileId": user_profile_id,
-            "document": "1",
-        },
-        "storePreferencesData": {
-            "currencyCode": currency,
-            "countryCode": "BRA",
-            "currencyFormatInfo": {"CurrencyDecimalDigits": decimal_digits},
-        },
-        "shippingData": {
-            "logisticsInfo": [{"itemIndex": i, "selectedSla": "Normal", "price": 0} for i in range(len(order_items))]
-        },
+        "clientProfileData": _client_profile(
+            email=email, first_name=first_name, last_name=last_name, user_profile_id=user_profile_id
+        ),
+        "storePreferencesData": _store_preferences(currency=currency, decimal_digits=decimal_digits),
+        "shippingData": _shipping_data(len(order_items)),
         "marketingData": None,
     }
     if marketplace:
-        order["marketplace"] = {
-            "baseURL": f"http://oms.vtexinternal.com.br/api/oms?an={affiliate_id.lower()}",
-            "isCertified": None,
-            "name": MARKETPLACE_NAME,
-        }
+        order["marketplace"] = _marketplace_data(affiliate_id)
     if opt_in is not None and not legacy:
         order["clientPreferencesData"] = {"locale": "pt-BR", "optinNewsLetter": opt_in}
     if legacy:
         del order["storePreferencesData"]
     return order
+
+
+def _order_id_and_sequence(order_id: str, *, marketplace: bool, affiliate_id: str) -> tuple[str, str]:
+    """The order's id and ``sequence``; a marketplace order's id is ``marketplace_order_id``'s, its sequence the
+    digits of ``order_id``."""
+    if marketplace:
+        digits = "".join(ch for ch in order_id if ch.isdigit()) or "0"
+        return marketplace_order_id(order_id, affiliate_id), digits
+    return order_id, order_id.split("-")[0].lstrip("v")
+
+
+@dataclass(frozen=True)
+class _LineStyle:
+    """What every line of one order shares: the store account, the refId and imageUrl templates, categories."""
+
+    account: str
+    ref_id: str | None
+    image_url: str | None
+    categories_ids: str
+    categories: tuple[tuple[int, str], ...] | None  # most specific first; None leaves the key out
+    legacy: bool
+
+    def fill(self, template: str | None, sku: str) -> str | None:
+        return template.format(sku=sku, account=self.account) if template is not None else None
+
+    def additional_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"brandName": "Brand", "brandId": "2000001", "categoriesIds": self.categories_ids}
+        if self.categories is not None:
+            info["categories"] = [{"id": cid, "name": name} for cid, name in self.categories]
+        return info
+
+
+def _line_style(
+    *,
+    account: str,
+    ref_id: str | None,
+    image_url: str | None,
+    category_path: Sequence[tuple[int, str]],
+    with_categories: bool,
+    legacy: bool,
+) -> _LineStyle:
+    path = tuple(category_path)
+    return _LineStyle(
+        account=account,
+        ref_id=ref_id,
+        image_url=image_url,
+        categories_ids="/" + "".join(f"{cid}/" for cid, _name in path) if path else "/",
+        categories=tuple(reversed(path)) if with_categories and not legacy else None,
+        legacy=legacy,
+    )
+
+
+def _order_item(sku: str, quantity: int, price: int, total: int, style: _LineStyle) -> dict[str, Any]:
+    """One line of ``items``; what ``total`` takes off price x quantity shows as a price tag, as VTEX does."""
+    promotion = quantity * price - total
+    line: dict[str, Any] = {
+        "id": sku,
+        "productId": f"p{sku}",
+        "name": f"Product {sku}",
+        "quantity": quantity,
+        "seller": "1",
+        "refId": style.fill(style.ref_id, sku),
+        "price": price,
+        "listPrice": price,
+        "sellingPrice": total // max(1, quantity),
+        "priceTags": [{"name": "DISCOUNT@MARKETPLACE", "value": -promotion, "isPercentual": False}]
+        if promotion
+        else [],
+        "imageUrl": style.fill(style.image_url, sku),
+        "detailUrl": f"/product-{sku}/p",
+        "additionalInfo": style.additional_info(),
+        "measurementUnit": "un",
+        "unitMultiplier": 1,
+        "isGift": False,
+    }
+    if not style.legacy:
+        line["priceDefinition"] = price_definition(total, quantity)
+    return line
+
+
+def _totals(*, items_total: int, discount: int, promotions: int, shipping: int, tax: int) -> list[dict[str, Any]]:
+    return [
+        {"id": "Items", "name": "Items", "value": items_total},
+        {"id": "Discounts", "name": "Discounts", "value": -(discount + promotions)},
+        {"id": "Shipping", "name": "Shipping", "value": shipping},
+        {"id": "Tax", "name": "Tax", "value": tax},
+    ]
+
+
+def _sales_channel_fields(order_id: str, *, marketplace: bool, affiliate_id: str) -> dict[str, Any]:
+    """``marketplaceOrderId``, ``origin``, ``affiliateId`` and ``salesChannel``: the store's own or a marketplace's."""
+    if not marketplace:
+        return {"marketplaceOrderId": "", "origin": "Marketplace", "affiliateId": "", "salesChannel": "1"}
+    return {
+        "marketplaceOrderId": order_id.split("-", 1)[1],
+        "origin": "Fulfillment",
+        "affiliateId": affiliate_id,
+        "salesChannel": "8",
+    }
+
+
+def _marketplace_data(affiliate_id: str) -> dict[str, Any]:
+    return {
+        "baseURL": f"http://oms.vtexinternal.com.br/api/oms?an={affiliate_id.lower()}",
+        "isCertified": None,
+        "name": MARKETPLACE_NAME,
+    }
+
+
+def _client_profile(*, email: str, first_name: str, last_name: str, user_profile_id: str) -> dict[str, Any]:
+    return {
+        "email": email,
+        "firstName": first_name,
+        "lastName": last_name,
+        "phone": "+5511999990000",
+        "userProfileId": user_profile_id,
+        "document": "1",
+    }
+
+
+def _store_preferences(*, currency: str, decimal_digits: int) -> dict[str, Any]:
+    return {
+        "currencyCode": currency,
+        "countryCode": "BRA",
+        "currencyFormatInfo": {"CurrencyDecimalDigits": decimal_digits},
+    }
+
+
+def _shipping_data(item_count: int) -> dict[str, Any]:
+    return {"logisticsInfo": [{"itemIndex": i, "selectedSla": "Normal", "price": 0} for i in range(item_count)]}
