@@ -28,11 +28,11 @@ def serve(bind: str | None) -> None:
     'console:create_app()'. Cookies are Secure: serve it behind TLS, or set
     ACSYNC_CONSOLE_INSECURE_COOKIES=1 for plain http on your own machine.
     """
-    from acsync_core.settings import ConfigError
-    from console.settings import load_console_settings
+    from acsync_core.settings import ConfigError, environment_settings
+    from console.settings import console_settings
 
-    try:
-        load_console_settings()  # a clear message now, rather than a traceback from gunicorn
+    try:  # the environment's part of what the app loads: a clear message now, not a traceback from gunicorn
+        console_settings(environment_settings())
     except ConfigError as exc:
         raise click.UsageError(f"configuration: {exc}") from None
     program = shutil.which(

@@ -1,4 +1,5 @@
-"""Configuration shared by ingest and workers: the stores file and the process environment.
+"""Configuration shared by every process (ingest, workers, writer, console): the stores file and the
+process environment.
 
 The stores file (TOML, ``ACSYNC_STORES``, default ``./stores.toml``) has one table per VTEX account.
 Secrets may be written as ``env:NAME``. A bad file stops start-up with ``ConfigError`` naming the
@@ -117,6 +118,13 @@ class Settings:
     console_bind: str = "127.0.0.1:8090"
     console_workers: int = 2
     console_threads: int = 4
+    # the console's key and logins: optional here (ingest and workers run without them), required by
+    # console.settings.console_settings; never in a repr
+    console_secret_key: str | None = field(default=None, repr=False)
+    console_users: str | None = field(default=None, repr=False)  # name:role:hash;... (console.settings)
+    console_insecure_cookies: bool | None = False  # empty (None) is the default, Secure cookies
+    console_session_hours: float = 8.0
+    console_proxy_hops: int = 0
 
     @property
     def durability(self) -> Durability:
@@ -134,7 +142,9 @@ class EnvVar:
     kind: str  # "str", "int", "float", "flag" ("1" or "0"); a trailing "?" means empty is None
     default: Any
     doc: str
-    minimum: float | None = None
+    minimum: float | None = None  # numbers only, like maximum: the least value allowed
+    maximum: float | None = None  # the greatest value allowed
+    exclusive_minimum: bool = False  # True: the value must be more than the minimum, not equal to it
 
 
 ENVIRONMENT: tuple[EnvVar, ...] = (
@@ -207,10 +217,50 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "console_bind",
         "str",
         "127.0.0.1:8090",
-        "the console's address (its logins and key: docs/operations.md, The console)",
+        "the console's address (gunicorn; the console's set-up: docs/operations.md, The console)",
     ),
     EnvVar("ACSYNC_CONSOLE_WORKERS", "console_workers", "int", 2, "console processes", minimum=1),
     EnvVar("ACSYNC_CONSOLE_THREADS", "console_threads", "int", 4, "threads per console process", minimum=1),
+    EnvVar(
+        "ACSYNC_CONSOLE_SECRET_KEY",
+        "console_secret_key",
+        "str?",
+        None,
+        "the console's session and CSRF key, 32 or more random characters (required by the console)",
+    ),
+    EnvVar(
+        "ACSYNC_CONSOLE_USERS",
+        "console_users",
+        "str?",
+        None,
+        "the console's logins, `name:role:hash;...` (required by the console; `acsync console hash-password`)",
+    ),
+    EnvVar(
+        "ACSYNC_CONSOLE_INSECURE_COOKIES",
+        "console_insecure_cookies",
+        "flag?",
+        False,
+        "1: the console's cookies are not `Secure`, for plain http on your own machine only",
+    ),
+    EnvVar(
+        "ACSYNC_CONSOLE_SESSION_HOURS",
+        "console_session_hours",
+        "float",
+        8.0,
+        "how long a console login lasts (more than 0, at most 168)",
+        minimum=0.0,
+        maximum=24 * 7,
+        exclusive_minimum=True,
+    ),
+    EnvVar(
+        "ACSYNC_CONSOLE_PROXY_HOPS",
+        "console_proxy_hops",
+        "int",
+        0,
+        "reverse proxies in front of the console whose `X-Forwarded-For`/`-Proto` it trusts (0 to 5)",
+        minimum=0,
+        maximum=5,
+    ),
     EnvVar(
         "ACSYNC_RETRY_BASE_SECONDS",
         "retry_base_seconds",
@@ -289,8 +339,12 @@ def _read(var: EnvVar, raw: str | None) -> Any:
         value = int(raw) if kind == "int" else float(raw)
     except ValueError:
         raise ConfigError(f"{var.name}: {raw!r} is not {'an integer' if kind == 'int' else 'a number'}") from None
+    if var.minimum is not None and var.exclusive_minimum and value <= var.minimum:
+        raise ConfigError(f"{var.name}: {raw} is not above the minimum, {var.minimum:g}")
     if var.minimum is not None and value < var.minimum:
         raise ConfigError(f"{var.name}: {raw} is below the minimum, {var.minimum:g}")
+    if var.maximum is not None and value > var.maximum:
+        raise ConfigError(f"{var.name}: {raw} is above the maximum, {var.maximum:g}")
     return value
 
 

@@ -1,4 +1,4 @@
-"""The console's application factory: ``create_app()`` reads the environment, tests pass settings.
+"""The console's application factory: ``create_app()`` loads the one settings object, tests pass settings.
 
     gunicorn -c python:console.gunicorn_conf 'console:create_app()'
 
@@ -29,7 +29,8 @@ from acsync_core.settings import Settings, load_settings
 from console.audit import AuditLog
 from console.context import ConsoleContext
 from console.masking import Masker
-from console.settings import ConsoleSettings, load_console_settings
+from console.settings import ConsoleSettings
+from console.settings import console_settings as console_settings_for
 from console.views import audit, auth, dlq, overview, trail
 from workers.dlq import DeadLetterQueue
 
@@ -48,54 +49,87 @@ def create_app(
     *,
     redis_client: redis.Redis | None = None,
 ) -> Flask:
+    """The console's Flask app.
+
+    ``settings`` default to :func:`load_settings` (the one read of the environment and the stores file,
+    with logging configured for gunicorn); ``console_settings`` to the console's part of ``settings``
+    (:func:`console.settings.console_settings`, which raises when the key or the users are missing);
+    ``redis_client`` to a connection to ``settings.redis_url``.
+    """
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_level)
         logging.logProcesses = True  # configure_logging turns pids off; gunicorn's own lines print them
     if console_settings is None:
-        console_settings = load_console_settings()
+        console_settings = console_settings_for(settings)
     app = Flask("console", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
-    lifetime = timedelta(hours=console_settings.session_hours)
+    _configure_cookies(app, console_settings)
+    _trust_proxies(app, console_settings.proxy_hops)
+    context = _context(settings, console_settings, redis_client)
+    app.extensions["acsync_console"] = context
+    _install_protections(app)
+    _register_pages(app)
+    _require_login(app)
+    _harden_responses(app, context.masker)
+    _register_error_handlers(app)
+    return app
+
+
+def _configure_cookies(app: Flask, console: ConsoleSettings) -> None:
+    """The session: a signed cookie (Secure unless asked otherwise, HttpOnly, SameSite=Lax) that lasts
+    ``session_hours`` from login, and CSRF tokens that live as long."""
+    lifetime = timedelta(hours=console.session_hours)
     app.config.update(
-        SECRET_KEY=console_settings.secret_key,
+        SECRET_KEY=console.secret_key,
         SESSION_COOKIE_NAME="acsync_console",
-        SESSION_COOKIE_SECURE=console_settings.secure_cookies,
+        SESSION_COOKIE_SECURE=console.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=lifetime,
         SESSION_REFRESH_EACH_REQUEST=False,  # a login lasts its lifetime, activity does not extend it
-        REMEMBER_COOKIE_SECURE=console_settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=console.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=int(lifetime.total_seconds()),  # a token lives as long as its session
-        WTF_CSRF_SSL_STRICT=console_settings.secure_cookies,
+        WTF_CSRF_SSL_STRICT=console.secure_cookies,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    if not console_settings.secure_cookies:
+    if not console.secure_cookies:
         log.warning(
             "console cookies are not Secure (ACSYNC_CONSOLE_INSECURE_COOKIES=1): plain http on this machine only"
         )
-    if console_settings.proxy_hops:
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies, take the client's address, scheme and host from their headers."""
+    if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
-            app.wsgi_app,
-            x_for=console_settings.proxy_hops,
-            x_proto=console_settings.proxy_hops,
-            x_host=console_settings.proxy_hops,
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
+
+
+def _context(settings: Settings, console: ConsoleSettings, redis_client: redis.Redis | None) -> ConsoleContext:
+    """What the views share (``console.context``): settings, Redis and the objects built on it."""
     client = redis_client or redis_connection.connect(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
-    masker = Masker.for_settings(settings)
-    app.extensions["acsync_console"] = ConsoleContext(
+    return ConsoleContext(
         settings=settings,
-        console=console_settings,
+        console=console,
         redis=client,
         dlq=DeadLetterQueue(client),
         publisher=TaskPublisher(client),
         audit=AuditLog(client),
-        masker=masker,
+        masker=Masker.for_settings(settings),
     )
 
+
+def _install_protections(app: Flask) -> None:
+    """CSRF tokens on every POST (400 without one) and Flask-Login's sessions."""
     CSRFProtect(app)
     auth.login_manager.init_app(app)
+
+
+def _register_pages(app: Flask) -> None:
+    """The views' blueprints, the templates' filters, and the two routes that need no login."""
     for blueprint in (auth.bp, overview.bp, dlq.bp, trail.bp, audit.bp):
         app.register_blueprint(blueprint)
     _filters(app)
@@ -108,11 +142,20 @@ def create_app(
     def favicon() -> tuple[str, int]:
         return "", 204  # browsers ask for it on every page; there is none
 
+
+def _require_login(app: Flask) -> None:
+    """Every endpoint but :data:`PUBLIC_ENDPOINTS` sends an anonymous visitor to the login page."""
+
     @app.before_request
     def require_login() -> Any:
         if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
             return auth.login_manager.unauthorized()
         return None
+
+
+def _harden_responses(app: Flask, masker: Masker) -> None:
+    """Every response: the strict CSP and its companion headers, no caching but of static files, and
+    pages and JSON passed through ``masker`` (no secret of the stores file ever leaves)."""
 
     @app.after_request
     def harden(response: Response) -> Response:
@@ -128,6 +171,11 @@ def create_app(
             if safe is not body:
                 response.set_data(safe)
         return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Errors as the console's error page: a CSRF failure 400, Redis down 503, HTTP errors their own
+    code, anything else 500 with the traceback in the log only."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:
@@ -161,8 +209,6 @@ def create_app(
         return render_template(
             "error.html", code=500, title="Something went wrong", message="The error is in the console's log."
         ), 500
-
-    return app
 
 
 def _filters(app: Flask) -> None:

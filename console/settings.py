@@ -1,12 +1,17 @@
-"""The console's configuration: one loader, ``load_console_settings(env)``, and nothing else reads the environment.
+"""The console's configuration, from the one settings object: ``console_settings(settings)``.
+
+The variables are rows of :data:`acsync_core.settings.ENVIRONMENT`, read and range-checked there with
+the rest (optional at that level: ingest and workers run without them); this module reads no
+environment. :func:`console_settings` turns them into what the console uses, and requires its two:
 
 * ``ACSYNC_CONSOLE_SECRET_KEY``: required, at least 32 characters; signs the session cookie and CSRF tokens.
 * ``ACSYNC_CONSOLE_USERS``: required, ``name:role:hash;name:role:hash``; role ``operator`` or ``viewer``,
   hash from ``acsync console hash-password`` (werkzeug's ``scrypt:...`` or ``pbkdf2:...``).
 * ``ACSYNC_CONSOLE_INSECURE_COOKIES``: ``1`` drops the cookies' ``Secure`` flag, for plain http on a
   developer's machine only.
-* ``ACSYNC_CONSOLE_SESSION_HOURS``: how long a login lasts (8).
-* ``ACSYNC_CONSOLE_PROXY_HOPS``: reverse proxies in front that set ``X-Forwarded-For``/``-Proto`` (0: trust none).
+* ``ACSYNC_CONSOLE_SESSION_HOURS``: how long a login lasts (8; more than 0, at most 168).
+* ``ACSYNC_CONSOLE_PROXY_HOPS``: reverse proxies in front that set ``X-Forwarded-For``/``-Proto``
+  (0 to 5; 0: trust none).
 
 There are no default users or passwords: a console without both required variables refuses to start,
 and the error says which variable is missing and how to make its value (never the value itself).
@@ -15,12 +20,11 @@ The bind address is gunicorn's (``ACSYNC_CONSOLE_BIND`` in ``console/gunicorn_co
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from acsync_core.settings import ConfigError
+from acsync_core.settings import ConfigError, Settings
 
 ROLES = ("viewer", "operator")
 MIN_SECRET_KEY_LENGTH = 32
@@ -80,17 +84,12 @@ def parse_users(text: str) -> dict[str, ConsoleUser]:
     return users
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip()
-    if value not in ("", "0", "1"):
-        raise ConsoleConfigError(f"{name}: must be 1 or 0")
-    return value == "1"
+def console_settings(settings: Settings) -> ConsoleSettings:
+    """The console's logins, key and cookie settings, from ``settings`` (no environment read here).
 
-
-def load_console_settings(env: Mapping[str, str] | None = None) -> ConsoleSettings:
-    """The console's logins, key and cookie settings, from ``env`` (default: the process environment)."""
-    env = os.environ if env is None else env
-    secret_key = env.get("ACSYNC_CONSOLE_SECRET_KEY", "")
+    Raises :class:`ConsoleConfigError` naming the variable that is missing or wrong, never its value.
+    """
+    secret_key = settings.console_secret_key or ""
     if not secret_key:
         raise ConsoleConfigError(
             "ACSYNC_CONSOLE_SECRET_KEY is not set: the console needs a random secret of at "
@@ -100,25 +99,16 @@ def load_console_settings(env: Mapping[str, str] | None = None) -> ConsoleSettin
         raise ConsoleConfigError(
             f"ACSYNC_CONSOLE_SECRET_KEY: must be at least {MIN_SECRET_KEY_LENGTH} characters (it is {len(secret_key)})"
         )
-    users = parse_users(env.get("ACSYNC_CONSOLE_USERS", ""))
+    users = parse_users(settings.console_users or "")
     if not users:
         raise ConsoleConfigError(
             "ACSYNC_CONSOLE_USERS is not set: give name:role:hash;... with role operator or "
             "viewer and a hash from `acsync console hash-password` (there are no default users)"
         )
-    try:
-        hours = float(env.get("ACSYNC_CONSOLE_SESSION_HOURS", "8"))
-        hops = int(env.get("ACSYNC_CONSOLE_PROXY_HOPS", "0"))
-    except ValueError as exc:
-        raise ConsoleConfigError(f"ACSYNC_CONSOLE_SESSION_HOURS / ACSYNC_CONSOLE_PROXY_HOPS: {exc}") from None
-    if not 0 < hours <= 24 * 7:
-        raise ConsoleConfigError("ACSYNC_CONSOLE_SESSION_HOURS: must be more than 0 and at most 168")
-    if not 0 <= hops <= 5:
-        raise ConsoleConfigError("ACSYNC_CONSOLE_PROXY_HOPS: must be 0 to 5")
     return ConsoleSettings(
         secret_key=secret_key,
         users=users,
-        secure_cookies=not _flag(env, "ACSYNC_CONSOLE_INSECURE_COOKIES"),
-        session_hours=hours,
-        proxy_hops=hops,
+        secure_cookies=not settings.console_insecure_cookies,
+        session_hours=settings.console_session_hours,
+        proxy_hops=settings.console_proxy_hops,
     )

@@ -1,4 +1,4 @@
-"""Builders of configuration and VTEX payloads shared by the test packages."""
+"""Builders of configuration and VTEX payloads shared by the test packages, and a clock to set."""
 
 from __future__ import annotations
 
@@ -108,3 +108,14 @@ def spooled_rows(path: Path) -> int:
         return 0
     with sqlite3.connect(path) as conn:
         return int(conn.execute("SELECT COUNT(*) FROM spooled_events").fetchone()[0])
+
+
+class FrozenClock:
+    """A stand-in for the ``time`` module of a module that reads ``time.time()`` and takes no clock: set it
+    with ``monkeypatch.setattr(workers.dlq, "time", clock)`` and move ``clock.now`` instead of waiting."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now

@@ -32,6 +32,12 @@ def test_defaults_are_the_documented_ones():
         ({"ACSYNC_MAX_ATTEMPTS": "ten"}, "ACSYNC_MAX_ATTEMPTS: 'ten' is not an integer"),
         ({"ACSYNC_RETRY_BASE_SECONDS": "2s"}, "ACSYNC_RETRY_BASE_SECONDS: '2s' is not a number"),
         ({"ACSYNC_MAX_ATTEMPTS": "0"}, "ACSYNC_MAX_ATTEMPTS: 0 is below the minimum, 1"),
+        ({"ACSYNC_CONSOLE_PROXY_HOPS": "6"}, "ACSYNC_CONSOLE_PROXY_HOPS: 6 is above the maximum, 5"),
+        ({"ACSYNC_CONSOLE_PROXY_HOPS": "-1"}, "ACSYNC_CONSOLE_PROXY_HOPS: -1 is below the minimum, 0"),
+        ({"ACSYNC_CONSOLE_SESSION_HOURS": "0"}, "ACSYNC_CONSOLE_SESSION_HOURS: 0 is not above the minimum, 0"),
+        ({"ACSYNC_CONSOLE_SESSION_HOURS": "169"}, "ACSYNC_CONSOLE_SESSION_HOURS: 169 is above the maximum, 168"),
+        ({"ACSYNC_CONSOLE_SESSION_HOURS": "8h"}, "ACSYNC_CONSOLE_SESSION_HOURS: '8h' is not a number"),
+        ({"ACSYNC_CONSOLE_INSECURE_COOKIES": "yes"}, "ACSYNC_CONSOLE_INSECURE_COOKIES: 'yes' is not 0 or 1"),
         ({"ACSYNC_HOOKS_AUTOREPAIR": "yes"}, "ACSYNC_HOOKS_AUTOREPAIR: 'yes' is not 0 or 1"),
         ({"ACSYNC_LOG_LEVEL": "loud"}, "ACSYNC_LOG_LEVEL: 'LOUD' is not a log level"),
         ({"REDIS_URL": "http://h"}, "REDIS_URL: http://h: REDIS_URL must start with one of"),
@@ -57,9 +63,39 @@ def test_values_are_read_and_empty_optional_ones_are_none():
     assert settings.sweep_grace_seconds == 20.0 and settings.log_level == "WARNING"
 
 
-# reading the environment is the settings modules' job; these only pass it on to processes they start
+def test_a_bound_is_an_allowed_value_unless_the_minimum_is_exclusive():
+    settings = environment_settings(
+        {"ACSYNC_CONSOLE_PROXY_HOPS": "5", "ACSYNC_CONSOLE_SESSION_HOURS": "168", "ACSYNC_MAX_ATTEMPTS": "1"}
+    )
+    assert settings.console_proxy_hops == 5 and settings.console_session_hours == 168 and settings.max_attempts == 1
+    assert environment_settings({"ACSYNC_CONSOLE_SESSION_HOURS": "0.5"}).console_session_hours == 0.5
+
+
+def test_the_console_variables_are_optional_here_and_its_secrets_never_in_a_repr():
+    assert environment_settings({}).console_secret_key is None and environment_settings({}).console_users is None
+    secret_key = "a-console-secret-key-that-is-long-enough-0123"
+    users = "alice:operator:pbkdf2:sha256:1000$a-distinctive-salt$a-distinctive-hash"
+    settings = environment_settings(
+        {"ACSYNC_CONSOLE_SECRET_KEY": secret_key, "ACSYNC_CONSOLE_USERS": users, "ACSYNC_CONSOLE_INSECURE_COOKIES": ""}
+    )
+    assert settings.console_secret_key == secret_key and settings.console_users == users
+    assert not settings.console_insecure_cookies  # empty is the default, as unset
+    shown = repr(settings)
+    assert "console_session_hours=8.0" in shown  # the other console fields are shown
+    for hidden in (
+        secret_key,
+        users,
+        "a-distinctive-salt",
+        "a-distinctive-hash",
+        "console_secret_key",
+        "console_users",
+    ):
+        assert hidden not in shown
+
+
+# reading the environment is the settings module's job; these only pass it on to processes they start
 PASS_THROUGH = {"acsync/localrun.py", "acsync/console_cmd.py"}
-READERS = {"acsync_core/settings.py", "console/settings.py"}
+READERS = {"acsync_core/settings.py"}
 
 
 def environment_reads(path: Path) -> list[int]:
@@ -79,7 +115,7 @@ def environment_reads(path: Path) -> list[int]:
     ]
 
 
-def test_only_the_settings_modules_read_the_environment():
+def test_only_the_settings_module_reads_the_environment():
     found = {}
     for package in ("acclient", "acsync", "acsync_core", "console", "ingest", "workers"):
         for path in (ROOT / package).rglob("*.py"):

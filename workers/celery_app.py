@@ -16,8 +16,10 @@ Every setting below is explained in docs/architecture.md ("Celery settings"). In
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import Celery
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 from acsync_core import redis_connection
 from acsync_core.events import WORKER_QUEUES
@@ -32,8 +34,22 @@ def hard_time_limit(visibility_timeout: int) -> int:
     return min(5 * 60, visibility_timeout // 2)
 
 
+def direct_queue(name: str) -> Queue:
+    """A queue on its own direct exchange, both named ``name``, bound by routing key ``name``."""
+    # kombu's constructors carry no annotations: called through these names, what they return is typed
+    queue: Callable[..., Queue] = Queue
+    exchange: Callable[..., Exchange] = Exchange
+    return queue(name, exchange(name, type="direct"), routing_key=name)
+
+
 def make_celery(settings: Settings | None = None) -> Celery:
-    """The workers' application; ``settings`` defaults to the environment's (``celery -A workers``)."""
+    """The workers' application; ``settings`` defaults to the environment's (``celery -A workers``).
+
+    Only the environment's part of the settings configures Celery (the broker, the visibility timeout):
+    the module's :data:`app` is built at import, before any worker signal, without the stores file. A
+    worker's full settings are loaded once, by its ``worker_init`` handler (``workers.tasks``), and
+    installed for its runtime (``workers.runtime``).
+    """
     settings = settings or environment_settings()
     time_limit = hard_time_limit(settings.visibility_timeout)
     broker_url, sentinel_options = redis_connection.celery_broker(settings.redis_url)
@@ -41,10 +57,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
     if sentinel_options:
         app.conf.broker_transport = broker.TRANSPORT  # kombu's Sentinel transport, repaired for failover
     app.steps["consumer"].add(broker.RecoverOnReconnect)
-    queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in WORKER_QUEUES]
-    queues.append(
-        Queue("acsync.maintenance", Exchange("acsync.maintenance", type="direct"), routing_key="acsync.maintenance")
-    )
+    queues = [direct_queue(name) for name in (*WORKER_QUEUES, "acsync.maintenance")]
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

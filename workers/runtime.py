@@ -1,6 +1,12 @@
 """Per-process wiring of the workers: settings, Redis, clients per store, DLQ, stats.
 
-Built lazily in each worker process (after prefork), from the environment, once.
+The contract with the worker's start-up (``workers.tasks``): its ``worker_init`` handler, in the main
+process before the pool forks, loads the settings once (:func:`acsync_core.settings.load_settings`) and
+passes them to :func:`install`; every process that runs tasks (each prefork child, or the main process
+itself with the solo or threads pool) then builds its own :class:`Runtime`, with its own Redis
+connections, from that one object on its first :func:`get_runtime`. Only a process where no
+``worker_init`` ran (a task called in-process) loads the settings itself, once, on that first call.
+Tests install a whole runtime with :func:`set_runtime`.
 """
 
 from __future__ import annotations
@@ -73,15 +79,25 @@ class Runtime:
             return self._contexts[store_name]
 
 
+_settings: Settings | None = None  # what worker_init loaded, inherited by the prefork children
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
 
+def install(settings: Settings) -> None:
+    """The settings this process's runtime (and its prefork children's) is built from; call it before
+    the first :func:`get_runtime`, as worker_init does."""
+    global _settings
+    with _runtime_lock:
+        _settings = settings
+
+
 def get_runtime() -> Runtime:
+    """This process's runtime, built on first use from the installed settings (else loaded here)."""
     global _runtime
     with _runtime_lock:
         if _runtime is None:
-            _runtime = Runtime.from_settings(load_settings())
+            _runtime = Runtime.from_settings(_settings if _settings is not None else load_settings())
         return _runtime
 
 

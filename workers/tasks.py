@@ -37,10 +37,11 @@ from acsync_core.logs import configure_logging, log_context
 from acsync_core.observability import init_sentry
 from acsync_core.settings import ConfigError, load_settings
 from workers import metrics
-from workers.flows import HANDLERS
+from workers.flows.registry import HANDLERS
 from workers.ratelimit import Throttled
 from workers.retries import decide, is_retryable
 from workers.runtime import current_kind, get_runtime
+from workers.runtime import install as install_runtime_settings
 from workers.trail import Trail, link_id
 
 log = logging.getLogger("acsync.worker")
@@ -50,25 +51,33 @@ _node = ""
 INFRASTRUCTURE_BACKOFF_SECONDS = 1.0  # do not spin on a requeued message while Redis is away
 
 
-@worker_process_init.connect
 def _init_process(**_: Any) -> None:
+    """Each pool process: its runtime (from the settings worker_init installed), logging and Sentry."""
     runtime = get_runtime()
     configure_logging(runtime.settings.log_level)
     init_sentry(runtime.settings.sentry_dsn, component="worker")
+
+
+worker_process_init.connect(_init_process)
 
 
 def describe(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"[:500]
 
 
-@worker_init.connect
 def _check_configuration(**_: Any) -> None:
-    """A bad stores file stops the worker at start-up, before it takes a single message."""
+    """The worker's start-up, in its main process before the pool forks: the one load of the settings.
+
+    A bad stores file or environment stops the worker here, before it takes a single message. The
+    settings loaded are installed for every runtime of this process and its children
+    (:func:`workers.runtime.install`) and start the pending ledger's sweeper and the metrics server.
+    """
     try:
         settings = load_settings()
     except ConfigError as exc:
         log.critical("bad configuration: %s", exc)
         raise SystemExit(f"acsync worker: bad configuration: {exc}") from None
+    install_runtime_settings(settings)
     # this worker's node id, inherited by its prefork children: the sweeper re-pushes what a node had
     # started once the node's heartbeat stops (a SIGKILLed or lost host), instead of waiting for kombu
     global _node
@@ -81,6 +90,9 @@ def _check_configuration(**_: Any) -> None:
     ).start()
     if settings.worker_metrics_port:
         metrics.start_worker_metrics_server(settings, settings.worker_metrics_port)
+
+
+worker_init.connect(_check_configuration)
 
 
 def run_event(task: Task, event_data: dict[str, Any]) -> str | None:
@@ -240,12 +252,12 @@ def republish(runtime: Any, event: Event, *, countdown: float, retries: int) -> 
 
 
 def _make_task(kind: str) -> Task:
-    @workers.app.task(name=TASK_FOR_KIND[kind], bind=True, acks_late=True, ignore_result=True)
     def process(self: Task, event_data: dict[str, Any]) -> str | None:
         return run_event(self, event_data)
 
-    process.__doc__ = f"Process one VTEX {kind} event (see workers.flows.{kind}s.process_{kind})."
-    return process
+    task: Task = workers.app.task(name=TASK_FOR_KIND[kind], bind=True, acks_late=True, ignore_result=True)(process)
+    task.__doc__ = f"Process one VTEX {kind} event (see workers.flows.{kind}s.process_{kind})."
+    return task
 
 
 process_order_event = _make_task("order")

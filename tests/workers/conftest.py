@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import requests
 
-from acclient.sandbox import BackgroundServer, SandboxConfig
+from acclient.sandbox import DEFAULT_TOKEN, BackgroundServer, SandboxConfig
 from acclient.sandbox import create_app as create_ac_sandbox
 from acsync_core.events import Event
 from tests.factories import make_settings, store_table
-from workers.flows import HANDLERS
+from workers.flows.registry import HANDLERS
 from workers.retries import RetrySettings
 from workers.runtime import Runtime, set_runtime
 from workers.vtex.sandbox import VTEXSandboxConfig, make_order
@@ -46,6 +46,19 @@ class Sandboxes:
         requests.post(self.vtex.url + "/__sandbox/faults", json=faults, timeout=5).raise_for_status()
 
 
+def ac_post(ac_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST to the AC sandbox's API with its token; the answer's body (an error status raises)."""
+    response = requests.post(ac_url + path, headers={"Api-Token": DEFAULT_TOKEN}, timeout=5, json=body)
+    response.raise_for_status()
+    return response.json()
+
+
+def create_connection(ac_url: str, store: str = "mystore", name: str = "My Store") -> int:
+    """The store's deep-data connection in the AC sandbox (what ``acsync connections create`` makes): its id."""
+    connection = {"service": "vtex", "externalid": store, "name": name, "logoUrl": "https://l", "linkUrl": "https://k"}
+    return int(ac_post(ac_url, "/api/3/connections", {"connection": connection})["connection"]["id"])
+
+
 @pytest.fixture
 def sandboxes() -> Iterator[Sandboxes]:
     # the v3 copy of GraphQL orders comes at once here; tests/workers/test_writers.py covers a late copy
@@ -54,21 +67,7 @@ def sandboxes() -> Iterator[Sandboxes]:
     ).start()
     vtex = BackgroundServer(create_vtex_sandbox(VTEXSandboxConfig(seed=3))).start()
     boxes = Sandboxes(ac, vtex)
-    response = requests.post(
-        ac.url + "/api/3/connections",
-        headers={"Api-Token": "sandbox-token"},
-        timeout=5,
-        json={
-            "connection": {
-                "service": "vtex",
-                "externalid": "mystore",
-                "name": "My Store",
-                "logoUrl": "https://l",
-                "linkUrl": "https://k",
-            }
-        },
-    )
-    boxes.connection_id = int(response.json()["connection"]["id"])
+    boxes.connection_id = create_connection(ac.url)
     yield boxes
     ac.stop()
     vtex.stop()

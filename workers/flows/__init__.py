@@ -6,21 +6,8 @@ prices); what ActiveCampaign must receive goes through ``ctx.handoff`` to the ac
 
 * ``orders``: ``process_order`` (and ``resolve_email``, the buyer's real address);
 * ``carts``: ``process_cart`` (and ``price_cart``; SKU details from ``workers.catalog``);
-* ``customers``: ``process_customer``.
+* ``customers``: ``process_customer``;
+* ``registry``: ``HANDLERS``, kind -> handler.
+
+Importing the package loads no flow; ``workers.flows.registry`` loads them all.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable
-
-from acsync_core.events import Event
-from workers.flows.carts import process_cart
-from workers.flows.context import StoreContext
-from workers.flows.customers import process_customer
-from workers.flows.orders import process_order
-
-HANDLERS: dict[str, Callable[[Event, StoreContext], str]] = {
-    "order": process_order,
-    "cart": process_cart,
-    "customer": process_customer,
-}

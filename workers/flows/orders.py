@@ -26,7 +26,8 @@ def resolve_email(order: dict[str, Any], ctx: StoreContext) -> str:
     if user_id:
         customer = ctx.vtex.find_customer(user_id)
         if customer and customer.get("email") and not is_masked(customer["email"]):
-            return customer["email"].strip()
+            stored: str = customer["email"]  # Master Data CL's e-mail field
+            return stored.strip()
     for message in ctx.vtex.conversation(order["orderId"]):
         for party in [*(message.get("to") or []), message.get("from") or {}]:
             candidate = (party.get("email") or "").strip()
