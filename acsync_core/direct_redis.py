@@ -7,7 +7,7 @@ Ingest answers every hook with one round trip, so those layers would be a large 
 
 What is kept: the connection class and settings of the client it is built from (TCP, TLS or Unix
 socket, timeouts, auth, database), hiredis parsing, and one resend after a connection broke while
-idle (a Redis restart), which is what the pooled client's ``Retry(NoBackoff(), 1)`` did before.
+idle (a Redis restart), the same policy as the pooled client's ``Retry(NoBackoff(), 1)``.
 What is dropped: nothing a single command needs; the pool is not shared, so there is no lock.
 """
 
@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import redis
 from redis.exceptions import NoScriptError
@@ -32,16 +32,31 @@ except ImportError:  # pragma: no cover - hiredis is a dependency
 T = TypeVar("T")
 
 
+class Connection(Protocol):
+    """What :class:`DirectConnection` uses of a redis-py connection (``redis.connection.AbstractConnection``,
+    whose methods carry no annotations): the signatures it relies on."""
+
+    def connect(self) -> None: ...
+
+    def disconnect(self) -> None: ...
+
+    def pack_commands(self, commands: Sequence[tuple[Any, ...]]) -> list[bytes]: ...
+
+    def send_packed_command(self, command: list[bytes], check_health: bool = True) -> None: ...
+
+    def read_response(self) -> Any: ...
+
+
 class DirectConnection:
     """Commands on a thread-local connection made like ``client``'s pool would make it."""
 
     def __init__(self, client: redis.Redis) -> None:
         pool = client.connection_pool
-        self._connection_class = pool.connection_class
+        self._connection_class: Callable[..., Connection] = pool.connection_class
         self._connection_kwargs = dict(pool.connection_kwargs)
         self._local = threading.local()
 
-    def _connection(self) -> tuple[redis.connection.AbstractConnection, bool]:
+    def _connection(self) -> tuple[Connection, bool]:
         """The thread's connection, and whether it was used before (and so may have gone stale)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
@@ -69,7 +84,7 @@ class DirectConnection:
         """
         return self._resending(lambda conn: self._round_trip_waiting(conn, args, replicas, timeout_ms))
 
-    def _resending(self, send: Callable[[redis.connection.AbstractConnection], T]) -> T:
+    def _resending(self, send: Callable[[Connection], T]) -> T:
         """``send`` on the thread's connection; once more on a fresh one if a reused one broke."""
         conn, reused = self._connection()
         try:
@@ -86,19 +101,19 @@ class DirectConnection:
             raise
 
     @staticmethod
-    def _pack(conn: redis.connection.AbstractConnection, *commands: tuple[Any, ...]) -> list[bytes]:
+    def _pack(conn: Connection, *commands: tuple[Any, ...]) -> list[bytes]:
         if hiredis is not None:
             return [hiredis.pack_command(command) for command in commands]
         return conn.pack_commands(commands)
 
     @classmethod
-    def _round_trip(cls, conn: redis.connection.AbstractConnection, args: tuple[Any, ...]) -> Any:
+    def _round_trip(cls, conn: Connection, args: tuple[Any, ...]) -> Any:
         conn.send_packed_command(cls._pack(conn, args), check_health=False)
         return conn.read_response()
 
     @classmethod
     def _round_trip_waiting(
-        cls, conn: redis.connection.AbstractConnection, args: tuple[Any, ...], replicas: int, timeout_ms: int
+        cls, conn: Connection, args: tuple[Any, ...], replicas: int, timeout_ms: int
     ) -> tuple[Any, int]:
         conn.send_packed_command(cls._pack(conn, args, ("WAIT", replicas, timeout_ms)), check_health=False)
         try:
@@ -108,7 +123,7 @@ class DirectConnection:
             raise
         return reply, int(conn.read_response())
 
-    def _drop(self, conn: redis.connection.AbstractConnection) -> None:
+    def _drop(self, conn: Connection) -> None:
         conn.disconnect()
         self._local.conn = None
 

@@ -41,7 +41,7 @@ class Event:
     received_at: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        # not dataclasses.asdict: its recursive deep copy cost 0.1 ms per hook in the ingest profile
+        # not dataclasses.asdict: a recursive deep copy per hook is measurable on ingest's hot path (docs/benchmarks.md)
         return {
             "kind": self.kind,
             "store": self.store,

@@ -1,9 +1,15 @@
-"""Sentry set-up shared by ingest and workers, with e-mails, tokens and secrets scrubbed."""
+"""Observability shared by ingest and workers: Sentry, with e-mails, tokens and secrets scrubbed, and
+prometheus-client's multiprocess mode (gunicorn's workers and Celery's prefork children each write metric
+files to one directory, which ``/metrics`` sums).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
+
+from prometheus_client import CollectorRegistry, multiprocess
 
 from acsync_core.logs import scrub
 
@@ -41,7 +47,8 @@ def _clean(value: Any, depth: int = 0) -> Any:
 
 def before_send(event: dict[str, Any], hint: dict[str, Any] | None = None) -> dict[str, Any]:
     """Remove e-mails, tokens and secrets from everything a Sentry event carries."""
-    return _clean(event)
+    cleaned: dict[str, Any] = _clean(event)  # a dict stays a dict
+    return cleaned
 
 
 def init_sentry(dsn: str | None, *, component: str, transport: Any = None) -> bool:
@@ -64,3 +71,21 @@ def init_sentry(dsn: str | None, *, component: str, transport: Any = None) -> bo
     sentry_sdk.set_tag("component", component)
     log.info("sentry enabled")
     return True
+
+
+# prometheus-client's multiprocess functions carry no annotations: these are the same functions, declared
+# with the signatures used here
+_collect_files: Callable[[CollectorRegistry, str], object] = multiprocess.MultiProcessCollector
+_forget_process: Callable[[int], None] = multiprocess.mark_process_dead
+
+
+def multiprocess_registry(path: str) -> CollectorRegistry:
+    """A registry that sums the metric files every process writes to ``path`` (PROMETHEUS_MULTIPROC_DIR)."""
+    registry = CollectorRegistry()
+    _collect_files(registry, path)  # the collector registers itself
+    return registry
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop the live-only gauges of a process that exited (gunicorn's ``child_exit``)."""
+    _forget_process(pid)

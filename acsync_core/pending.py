@@ -2,11 +2,11 @@
 
 Why: kombu's Redis transport pops a message with BRPOP and only afterwards copies it into its
 ``unacked`` hash. If the worker dies, or Redis goes down, between the two, the message exists only in
-the dead worker's memory: Celery cannot redeliver it (the chaos test caught one this way, while a
-worker crashed on a Redis restart). The ledger closes that window end to end:
+the dead worker's memory: Celery cannot redeliver it (a worker crashing on a Redis restart is such a
+case; the chaos test restarts Redis and kills a worker). The ledger closes that window end to end:
 
 * ingest (and every republish) records ``event_id -> queue + message`` with the time the message is
-  expected to start (now, or its ETA), in the same round trip as the push;
+  expected to start (now, or its due time in ``acsync_core.schedule``), in the same round trip as the push;
 * a worker marks the event started before running it (from then on kombu's unacked copy and
   ``task_reject_on_worker_lost`` protect it) and removes it when it is finished or dead-lettered;
 * a sweeper (a thread in each worker, one at a time through a Redis lock) looks at events expected to

@@ -23,7 +23,7 @@ because the ledger, the outbox and ActiveCampaign's keyed upserts make a replaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import redis
@@ -111,6 +111,19 @@ def redact(url: str) -> str:
     return parts._replace(netloc=netloc, query=query).geturl()
 
 
+class SentinelManager(Protocol):
+    """What :func:`connect` uses of ``redis.sentinel.Sentinel``, whose methods carry no annotations."""
+
+    def master_for(self, service_name: str, **kwargs: Any) -> redis.Redis: ...
+
+
+class SentinelFactory(Protocol):
+    def __call__(self, sentinels: list[tuple[str, int]], *, sentinel_kwargs: dict[str, Any]) -> SentinelManager: ...
+
+
+_sentinel: SentinelFactory = Sentinel  # the class itself, seen through the signatures connect() relies on
+
+
 def connect(url: str, **client_kwargs: Any) -> redis.Redis:
     """A client for ``url``; ``client_kwargs`` (timeouts, retry, ...) apply to the primary's connections.
 
@@ -122,7 +135,7 @@ def connect(url: str, **client_kwargs: Any) -> redis.Redis:
     sentinel_kwargs = {k: v for k, v in client_kwargs.items() if k in ("socket_timeout", "socket_connect_timeout")}
     if target.sentinel_password:
         sentinel_kwargs["password"] = target.sentinel_password
-    manager = Sentinel(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
+    manager = _sentinel(list(target.sentinels), sentinel_kwargs=sentinel_kwargs)
     return manager.master_for(
         target.master_name, db=target.db, username=target.username, password=target.password, **client_kwargs
     )

@@ -7,9 +7,9 @@ script, so two movers never push one message twice. The references are Sidekiq's
 sets and dramatiq's delay queues.
 
 Why: a Celery countdown is delivered at once and held in the worker's memory until its ETA, outside
-the prefetch limit, so a long backlog of deferred events lived in worker memory and the visibility
-timeout had to exceed every countdown. With the schedule a worker only ever holds what it runs, and the
-visibility timeout only has to exceed the hard time limit (workers/celery_app.py).
+the prefetch limit, so a long backlog of deferred events would live in worker memory and the visibility
+timeout would have to exceed every countdown. With the schedule a worker only ever holds what it runs,
+and the visibility timeout only has to exceed the hard time limit (workers/celery_app.py).
 
 Contract: ``defer`` records the message in the schedule and in the pending ledger in one transaction
 (the ledger's expected start is the due time, and its sweeper knows a scheduled event is waiting, not

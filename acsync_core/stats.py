@@ -13,7 +13,6 @@ last time each store's write landed in ActiveCampaign is ``acsync:stats:last_suc
 from __future__ import annotations
 
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -50,7 +49,7 @@ class Stats:
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def incr(self, *fields: str, amount: int = 1, pipe: Any = None) -> None:
+    def incr(self, *fields: str, amount: int = 1, pipe: redis.client.Pipeline | None = None) -> None:
         """Count ``fields`` in the totals and this minute's bucket; with ``pipe`` the commands join that
         pipeline (the caller executes it)."""
         target = self.client.pipeline(transaction=False) if pipe is None else pipe
@@ -59,7 +58,7 @@ class Stats:
             target.execute()
 
     @staticmethod
-    def _count(pipe: Any, fields: tuple[str, ...], amount: int = 1) -> None:
+    def _count(pipe: redis.client.Pipeline, fields: tuple[str, ...], amount: int = 1) -> None:
         minute = minute_key(time.time())
         for name in fields:
             pipe.hincrby(TOTALS, name, amount)
@@ -67,26 +66,31 @@ class Stats:
         pipe.expire(minute, MINUTE_TTL)
 
     def record_event(
-        self, kind: str, outcome: str, latency: float, *, store: str | None = None, pipe: Any = None
+        self,
+        kind: str,
+        outcome: str,
+        latency: float,
+        *,
+        store: str | None = None,
+        pipe: redis.client.Pipeline | None = None,
     ) -> None:
         """One finished event: counters plus an end-to-end latency sample (last LATENCY_SAMPLES kept),
         also per store when ``store`` is given (``events:<kind>@<store>``, latency ``<kind>@<store>``).
         With ``pipe`` the commands join that pipeline (the caller executes it)."""
-        own = pipe is None
-        pipe = self.client.pipeline(transaction=False) if own else pipe
+        target = self.client.pipeline(transaction=False) if pipe is None else pipe
         names = [f"events:{kind}", f"outcome:{kind}:{outcome}"]
         series = [kind]
         if store:
             names.append(f"events:{kind}@{store}")
             series.append(f"{kind}@{store}")
-        self._count(pipe, tuple(names))
+        self._count(target, tuple(names))
         for name in series:
-            pipe.lpush(LATENCY_PREFIX + name, f"{latency:.4f}")
-            pipe.ltrim(LATENCY_PREFIX + name, 0, LATENCY_SAMPLES - 1)
-        if own:
-            pipe.execute()
+            target.lpush(LATENCY_PREFIX + name, f"{latency:.4f}")
+            target.ltrim(LATENCY_PREFIX + name, 0, LATENCY_SAMPLES - 1)
+        if pipe is None:
+            target.execute()
 
-    def mark_success(self, store: str, at: float | None = None, pipe: Any = None) -> None:
+    def mark_success(self, store: str, at: float | None = None, pipe: redis.client.Pipeline | None = None) -> None:
         """A write of ``store`` landed in ActiveCampaign at ``at`` (now by default)."""
         target = self.client if pipe is None else pipe
         target.hset(LAST_SUCCESS, store, repr(time.time() if at is None else float(at)))

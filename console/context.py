@@ -27,4 +27,5 @@ class ConsoleContext:
 
 
 def console_context() -> ConsoleContext:
-    return current_app.extensions["acsync_console"]
+    context: ConsoleContext = current_app.extensions["acsync_console"]  # set by console.app.create_app
+    return context

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(*args: Any, **kwargs: Any) -> Any:
+def create_app(*args: Any, **kwargs: Any) -> Flask:
     """The Flask application factory (``ingest.app.create_app``).
 
     Imported lazily so that gunicorn's master, which loads ``ingest.gunicorn_conf`` from this package,

@@ -23,7 +23,7 @@ bind = _settings.ingest_bind
 workers = _settings.ingest_workers or 2 * (os.cpu_count() or 1)
 # gunicorn's sync worker, except that requests are read whole in a selector before the app runs them
 # (ingest/worker.py): slow clients cost a buffer each, not a worker, and the hot path stays sync's
-# (docs/benchmarks.md "Slow clients"). "sync" and "gthread" (ACSYNC_INGEST_THREADS) still work.
+# (docs/benchmarks.md "Slow clients"). "sync" and "gthread" (ACSYNC_INGEST_THREADS) are accepted too.
 worker_class = _settings.ingest_worker_class
 threads = _settings.ingest_threads
 # Open connections per worker, reading or closing (the buffering worker and gthread/gevent; not sync): past
@@ -66,13 +66,13 @@ def post_fork(server: object, worker: Worker) -> None:
 
 
 def post_worker_init(worker: Worker) -> None:
-    # The app's ~60k objects (Flask, Celery, marshmallow, ...) live as long as the worker. Frozen, the
-    # rare full collection no longer walks them: it took ~60 ms per worker here, a pause every hook
-    # queued behind it pays (docs/benchmarks.md).
+    # The loaded app's objects (Flask, Celery, marshmallow, ...) live as long as the worker. Frozen, they
+    # are out of the garbage collector's reach: a full collection walking them pauses the worker, and
+    # every hook queued behind it pays the pause (figures: docs/benchmarks.md).
     gc.freeze()
 
 
 def child_exit(server: object, worker: Worker) -> None:
-    from prometheus_client import multiprocess
+    from acsync_core.observability import mark_process_dead
 
-    multiprocess.mark_process_dead(worker.pid)
+    mark_process_dead(worker.pid)

@@ -51,11 +51,13 @@ class HookError(Exception):
 
 
 def _settings() -> Settings:
-    return current_app.extensions["acsync"]["settings"]
+    settings: Settings = current_app.extensions["acsync"]["settings"]  # set by ingest.app.create_app
+    return settings
 
 
 def _publisher() -> TaskPublisher:
-    return current_app.extensions["acsync"]["publisher"]
+    publisher: TaskPublisher = current_app.extensions["acsync"]["publisher"]
+    return publisher
 
 
 def _depth(value: Any, limit: int) -> int:

@@ -1,6 +1,6 @@
 """Prometheus metrics of the ingest service (multiprocess-safe under gunicorn).
 
-When ``PROMETHEUS_MULTIPROC_DIR`` is set (ingest/gunicorn.conf.py sets it) every worker writes to
+When ``PROMETHEUS_MULTIPROC_DIR`` is set (ingest/gunicorn_conf.py sets it) every worker writes to
 shared files and ``/metrics`` aggregates them; otherwise the default in-process registry is used.
 """
 
@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import functools
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from acsync_core.observability import multiprocess_registry
 
 REQUESTS = Counter("acsync_ingest_requests_total", "HTTP requests by route and status", ["route", "status"])
 ACCEPTED = Counter("acsync_ingest_events_accepted_total", "Events accepted and enqueued", ["kind", "store"])
@@ -54,7 +48,5 @@ dropped_counter = functools.cache(DROPPED.labels)
 def render(multiprocess_dir: str | None) -> tuple[bytes, str]:
     """The metrics page: summed over gunicorn's workers when they write to ``multiprocess_dir``."""
     if multiprocess_dir:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=multiprocess_dir)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(multiprocess_registry(multiprocess_dir)), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -44,7 +44,7 @@ ACCEPTED = {
 PING = {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok"]}}}
 
 
-def field_schema(field: fields.Field) -> dict[str, Any]:
+def field_schema(field: fields.Field[Any]) -> dict[str, Any]:
     if isinstance(field, fields.Nested):
         return schema_object(field.schema)
     if isinstance(field, schemas.Email):

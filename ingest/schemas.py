@@ -24,7 +24,7 @@ import re
 import time
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, validate
@@ -49,6 +49,8 @@ def _required_message() -> str:
 REQUIRED_MESSAGE = _required_message()
 EMPTY_CART = "The cart has no item."
 
+T = TypeVar("T")
+
 
 class Refused(Exception):
     """A hook body that cannot be accepted: ``reason`` for the answer and the metric, ``fields`` for the sender."""
@@ -67,7 +69,7 @@ def is_blank(value: Any) -> bool:
     return not text or (text[0] == "{" and PLACEHOLDER.match(text) is not None)
 
 
-class BlankIsMissing(fields.Field):
+class BlankIsMissing(fields.Field[T]):
     """A blank value counts as missing: left out of the result, or "required" if the field is.
 
     Done per field rather than in a ``pre_load`` hook over the whole body: the same rule, at a
@@ -85,7 +87,7 @@ class BlankIsMissing(fields.Field):
         return output
 
 
-class Text(BlankIsMissing, fields.String):
+class Text(BlankIsMissing[str], fields.String):
     """A single-line string: trimmed, bounded, CR/LF and control characters refused.
 
     The length bound is checked here rather than by a ``validate.Length``: the same rule and message,
@@ -129,7 +131,7 @@ class Email(Text):
         return text
 
 
-class Timestamp(BlankIsMissing):
+class Timestamp(BlankIsMissing[str]):
     """ISO 8601 with offset, any number of fractional digits; kept as the normalised string."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -144,7 +146,7 @@ class Timestamp(BlankIsMissing):
         return value.strip()
 
 
-class MasterDataDate(BlankIsMissing):
+class MasterDataDate(BlankIsMissing[str]):
     """A Master Data date as stores send it, kept as ISO 8601 with offset (``datetime.isoformat``).
 
     Taken: ISO 8601 with or without an offset, ``Z``, 7 fractional digits, a space instead of the
@@ -220,7 +222,7 @@ def parse_amount(value: Any) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-class DecimalAmount(BlankIsMissing):
+class DecimalAmount(BlankIsMissing[str]):
     """A decimal in currency units, as a number or a string; kept as a two-decimal string ("59.70").
 
     Taken: numbers with float artifacts (``59.699999999999996``), pt-BR (``1.234,56``, ``59,70``) and
@@ -231,7 +233,7 @@ class DecimalAmount(BlankIsMissing):
         return str(parse_amount(value))
 
 
-class LooseBoolean(BlankIsMissing, fields.Boolean):
+class LooseBoolean(BlankIsMissing[bool], fields.Boolean):
     """true/false as booleans, 0/1, or strings in any case ("true", "FALSE", "sim"); "null" is absent."""
 
     TRUE_TEXT = frozenset({"true", "1", "yes", "sim"})
@@ -310,7 +312,7 @@ class _Tolerant(Schema):
         try:
             return self.load(body), ()
         except ValidationError as exc:
-            raise Refused("validation_failed", exc.normalized_messages()) from None
+            raise Refused("validation_failed", exc.messages_dict) from None  # a schema's errors: by field
 
 
 class TriggerSchema(_Tolerant):
@@ -331,7 +333,7 @@ class TriggerSchema(_Tolerant):
         try:
             return self.load(body), ()
         except ValidationError as exc:  # the happy path above pays nothing for what follows
-            messages = exc.normalized_messages()
+            messages = exc.messages_dict
             refused = {name: messages[name] for name in self.REQUIRED if name in messages}
             if refused:
                 name = next(iter(refused))
@@ -344,11 +346,11 @@ class TriggerSchema(_Tolerant):
             return valid_data, tuple(sorted(messages))
 
 
-class OriginField(BlankIsMissing):
+class OriginField(BlankIsMissing[dict[str, str]]):
     """The order hook's ``Origin`` object: ``Account`` and ``Key``, unknown keys ignored.
 
-    A field rather than a ``Nested`` schema: a nested load was a third of the order hook's validation
-    cost. Errors keep the nested shape, ``{"Origin": {"Account": [...]}}``.
+    A field rather than a ``Nested`` schema, whose load is a large share of the order hook's validation
+    (docs/benchmarks.md). Errors keep the nested shape, ``{"Origin": {"Account": [...]}}``.
     """
 
     parts: dict[str, Text] = {"Account": Text(max_length=64), "Key": Text(max_length=128)}

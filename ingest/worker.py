@@ -7,7 +7,7 @@ connection that has not yet sent a complete request in a selector (``epoll``) wi
 read deadline, and runs the application only on complete requests, inline, in the worker's one
 thread, exactly as the sync worker does. A slow client costs a buffer and a file descriptor, not the
 worker; the hot path (accept, one ``recv``, gunicorn's own parser, the app, the answer) stays the sync
-worker's, with no thread hand-off and no GIL contention, which is what made sync the fastest class in
+worker's, with no thread hand-off and no GIL contention: sync is the fastest worker class measured in
 docs/benchmarks.md. The last step of the sync worker that waits on the client, the graceful close
 (half-close, then read until the client closes, up to 2 s), is done in the selector too.
 

@@ -162,8 +162,8 @@ class _Progress:
 
     @classmethod
     def loads(cls, raw: bytes | str | None) -> _Progress:
-        """Saved progress, or none for a missing key or one written by an older version (a page number
-        of the whole range: starting over queues orders again, which the pipeline tolerates)."""
+        """Saved progress, or none for a missing key or a value not in format 2 (format 1 saved a page
+        number of the whole range: starting over queues orders again, which the pipeline tolerates)."""
         try:
             data = json.loads(raw) if raw is not None else None
         except ValueError:

@@ -38,7 +38,8 @@ class SkuCatalog:
         key = self.key(sku_id)
         cached = self.client.get(key)
         if cached:
-            return json.loads(cached)
+            known: dict[str, Any] = json.loads(cached)  # written below
+            return known
         try:
             sku = self.vtex.get_sku(sku_id)
         except VTEXNotFound:

@@ -34,7 +34,7 @@ class IdStore:
         value = self.client.get(self._key(kind, *parts))
         return value.decode() if isinstance(value, bytes) else value
 
-    def set_id(self, kind: str, *parts: str, value: str, pipe: Any = None) -> None:
+    def set_id(self, kind: str, *parts: str, value: str, pipe: redis.client.Pipeline | None = None) -> None:
         (pipe if pipe is not None else self.client).set(self._key(kind, *parts), value, ex=RECORD_TTL)
 
     def forget(self, kind: str, *parts: str) -> None:
@@ -48,7 +48,9 @@ class IdStore:
             for k, v in raw.items()
         }
 
-    def update_record(self, kind: str, *parts: str, values: dict[str, Any], pipe: Any = None) -> None:
+    def update_record(
+        self, kind: str, *parts: str, values: dict[str, Any], pipe: redis.client.Pipeline | None = None
+    ) -> None:
         """Set fields of a record; with ``pipe`` the writes join the caller's transaction."""
         key = self._key(kind, *parts)
         target = pipe if pipe is not None else self.client.pipeline()

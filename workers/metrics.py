@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
+import redis
 from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 
 from acsync_core.settings import Settings
 
@@ -53,12 +55,10 @@ class QueueCollector:
     Redis) add their outboxes up and report the freshest heartbeat.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self.client = client
 
-    def collect(self) -> Any:
-        from prometheus_client.core import GaugeMetricFamily
-
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         from acsync_core.events import WORKER_QUEUES
         from workers.dlq import INDEX
 
@@ -113,17 +113,14 @@ class QueueCollector:
 def start_worker_metrics_server(settings: Settings, port: int) -> None:
     """Serve /metrics from the worker's main process: every prefork child's counters (multiprocess
     mode, PROMETHEUS_MULTIPROC_DIR must be set before the worker starts) plus the Redis gauges."""
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+    from prometheus_client import REGISTRY, start_http_server
 
     from acsync_core import redis_connection
+    from acsync_core.observability import multiprocess_registry
 
-    registry = CollectorRegistry()
-    if settings.metrics_dir:
-        multiprocess.MultiProcessCollector(registry, path=settings.metrics_dir)
-    else:
-        from prometheus_client import REGISTRY
-
-        registry = REGISTRY  # single process: children's counters are not visible; see docs/operations.md
+    # without a multiprocess directory: this process's registry, children's counters not visible
+    # (docs/operations.md)
+    registry = multiprocess_registry(settings.metrics_dir) if settings.metrics_dir else REGISTRY
     client = redis_connection.connect(settings.redis_url, socket_timeout=2, socket_connect_timeout=1)
     registry.register(QueueCollector(client))
     start_http_server(port, addr=settings.worker_metrics_addr, registry=registry)

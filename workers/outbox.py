@@ -230,7 +230,7 @@ class Outbox:
         *,
         due: float | None = None,
         merge: bool = False,
-        pipe: Any = None,
+        pipe: redis.client.Pipeline | None = None,
     ) -> Any:
         """Queue (or replace) the write ``(lane, key)``; ``event`` is the event dict it comes from.
 

@@ -155,7 +155,7 @@ class RedisRateLimiter:
             self._observe(keys=[self.slowdown_key, TOTALS, minute_key(time.time())], args=args)
         except redis.RedisError as exc:
             if multiplier:
-                raise  # as before: a slowdown that could not be recorded is the caller's to see
+                raise  # a slowdown that could not be recorded is the caller's to see
             log.debug("could not count an ActiveCampaign answer: %s", exc.__class__.__name__)
 
     def slow_down(self, multiplier: float, seconds: float) -> float:

@@ -18,9 +18,10 @@ def open_cart(ids: IdStore, connection: str, email: str) -> dict[str, Any] | Non
     raw = ids.get_id("opencart", connection, email_key(email))
     if not raw:
         return None
-    if not raw.startswith("{"):  # an earlier version stored the AC id only
+    if not raw.startswith("{"):  # the AC id alone: the value's first form, still found in Redis
         return {"ac_id": raw, "checkout": None, "abandoned_at": None}
-    return orjson.loads(raw)
+    cart: dict[str, Any] = orjson.loads(raw)  # written by set_open_cart
+    return cart
 
 
 def set_open_cart(ids: IdStore, connection: str, email: str, *, ac_id: str, checkout: str, abandoned_at: float) -> None:

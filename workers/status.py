@@ -44,7 +44,7 @@ def collect_stats(config: Settings, client: redis.Redis, minutes: int) -> dict[s
     return {
         "writers": writers,
         "queues": {queue: client.llen(queue) for queue in WORKER_QUEUES},
-        "in_flight": client.hlen("unacked"),  # delivered, not yet acknowledged: running or waiting an ETA
+        "in_flight": client.hlen("unacked"),  # delivered, not yet acknowledged: running or reserved
         "dead_letters": DeadLetterQueue(client).size(),
         "rate_limiter_booked_seconds": booked,
         f"last_{minutes}_minutes": stats.last_minutes(minutes),

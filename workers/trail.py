@@ -87,7 +87,15 @@ class Trail:
         self.client = client
 
     # ------------------------------------------------------------------ writing
-    def record(self, event_id: str, step: str, *, at: float | None = None, pipe: Any = None, **detail: Any) -> None:
+    def record(
+        self,
+        event_id: str,
+        step: str,
+        *,
+        at: float | None = None,
+        pipe: redis.client.Pipeline | None = None,
+        **detail: Any,
+    ) -> None:
         """Append a step to the event's trail; with ``pipe`` the commands join that pipeline (the caller
         executes it). A ``received`` step is only written as the first step of a trail: the trail is
         seeded with it only if it does not exist yet (RENAMENX), so a re-run, a redelivery or a replay
@@ -109,7 +117,9 @@ class Trail:
         if pipe is None:
             target.execute()
 
-    def link_order(self, store: str, order_id: str, event_id: str, *, pipe: Any = None) -> None:
+    def link_order(
+        self, store: str, order_id: str, event_id: str, *, pipe: redis.client.Pipeline | None = None
+    ) -> None:
         """Remember that ``event_id`` carried this VTEX order id (or cart checkout id) of ``store``."""
         key = f"{ORDER_PREFIX}{store}:{order_id}"
         target = self.client.pipeline(transaction=False) if pipe is None else pipe

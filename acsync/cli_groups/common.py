@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 import redis
@@ -14,6 +15,8 @@ from acsync_core import redis_connection
 from acsync_core.settings import ConfigError, Settings, StoreConfig, load_settings
 from workers.ratelimit import RedisRateLimiter
 
+F = TypeVar("F", bound=Callable[..., Any])  # a click command function, before click.command wraps it
+
 
 def settings() -> Settings:
     try:
@@ -22,7 +25,7 @@ def settings() -> Settings:
         raise click.UsageError(f"configuration: {exc}") from None
 
 
-def store_option(func: Any) -> Any:
+def store_option(func: F) -> F:
     return click.option("--store", "store_name", required=True, help="The store (VTEX account) in the stores file.")(
         func
     )

@@ -9,13 +9,13 @@ from typing import Any
 
 import click
 
-from acsync.cli_groups.common import emit, fail, redis_client, settings
+from acsync.cli_groups.common import F, emit, fail, redis_client, settings
 from acsync_core.publish import TaskPublisher
 from workers import dlq_ops
 from workers.dlq import DeadLetterQueue, DLQFilter
 
 
-def dlq_filters(func: Any) -> Any:
+def dlq_filters(func: F) -> F:
     func = click.option("--store", help="Only this store.")(func)
     func = click.option("--kind", type=click.Choice(["order", "cart", "customer"]), help="Only this kind.")(func)
     func = click.option("--older-than", help="Only entries dead longer than this (30m, 2h, 1d).")(func)

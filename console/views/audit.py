@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, render_template, request
 
 from console.audit import ACTIONS
@@ -13,7 +11,7 @@ bp = Blueprint("audit", __name__)
 
 
 @bp.route("/audit")
-def index() -> Any:
+def index() -> str:
     ctx = console_context()
     action = request.args.get("action") or None
     rows = ctx.audit.recent(500, actions=(action,) if action in ACTIONS else None)

@@ -14,10 +14,11 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
@@ -34,6 +35,9 @@ login_manager.session_protection = "basic"
 
 FAILURES_PREFIX = "acsync:console:login-failures:"
 MAX_PASSWORD_LENGTH = 1024
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class LoginUser(UserMixin):
@@ -79,9 +83,9 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def operator_required(view: Callable[..., Any]) -> Callable[..., Any]:
+def operator_required(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
         if not getattr(current_user, "is_operator", False):
             log.warning(
                 "console: %s (%s) was refused %s %s",
@@ -110,7 +114,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
+def login() -> ResponseReturnValue:
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(url_for("overview.index"))

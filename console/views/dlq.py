@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -24,7 +25,7 @@ ACTIONS = ("replay", "purge")
 AUDITED_IDS = 1000  # the ids a bulk action records in its audit entry (the count is always there)
 
 
-def _query(args: Any) -> DLQQuery:
+def _query(args: Mapping[str, str]) -> DLQQuery:
     try:
         return DLQQuery.from_args(args)
     except FilterError as exc:
@@ -41,7 +42,7 @@ def _entry_or_404(ctx: ConsoleContext, entry_id: str) -> dict[str, Any]:
 
 
 @bp.route("/dlq")
-def index() -> Any:
+def index() -> str:
     ctx = console_context()
     try:
         query = DLQQuery.from_args(request.args)
@@ -88,14 +89,14 @@ def render_entry(ctx: ConsoleContext, entry: dict[str, Any], *, reveal: bool = F
 
 
 @bp.route("/dlq/entry/<entry_id>")
-def entry(entry_id: str) -> Any:
+def entry(entry_id: str) -> str:
     ctx = console_context()
     return render_entry(ctx, _entry_or_404(ctx, entry_id))
 
 
 @bp.route("/dlq/entry/<entry_id>/reveal", methods=["POST"])
 @operator_required
-def reveal(entry_id: str) -> Any:
+def reveal(entry_id: str) -> str:
     ctx = console_context()
     found = _entry_or_404(ctx, entry_id)
     ctx.audit.record(current_user.name, "reveal", entry_id=entry_id, ip=client_address(), store=found["store"])
@@ -104,7 +105,7 @@ def reveal(entry_id: str) -> Any:
 
 @bp.route("/dlq/confirm")
 @operator_required
-def confirm() -> Any:
+def confirm() -> str:
     """What an action would touch, and the button that does it (the count is what the button acts on)."""
     ctx = console_context()
     action = request.args.get("action")

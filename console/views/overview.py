@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, render_template, request
 
 from console.context import console_context
@@ -13,7 +11,7 @@ bp = Blueprint("overview", __name__)
 
 
 @bp.route("/")
-def index() -> Any:
+def index() -> str:
     ctx = console_context()
     refresh = request.args.get("refresh", type=int)
     if refresh is not None:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from console.context import console_context
+from console.masking import Masker
 from workers.trail import Trail
 
 bp = Blueprint("trail", __name__)
@@ -15,7 +16,7 @@ MAX_NEEDLE = 128
 SHOWN_STEP_KEYS = ("at", "step")
 
 
-def shown_trail(found: list[dict[str, Any]], masker: Any) -> list[dict[str, Any]]:
+def shown_trail(found: list[dict[str, Any]], masker: Masker) -> list[dict[str, Any]]:
     """Each event's steps oldest first, with the seconds since the first step and the details masked."""
     out = []
     for event in found:
@@ -40,7 +41,7 @@ def shown_trail(found: list[dict[str, Any]], masker: Any) -> list[dict[str, Any]
 
 
 @bp.route("/trail")
-def search() -> Any:
+def search() -> str:
     ctx = console_context()
     needle = (request.args.get("q") or "").strip()[:MAX_NEEDLE]
     results = shown_trail(Trail(ctx.redis).find(needle), ctx.masker) if needle else []

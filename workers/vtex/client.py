@@ -97,6 +97,8 @@ class VTEXClient:
         return f"VTEXClient(api_url={self.api_url!r})"
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
+        """The answer's JSON value (None for an empty body); the typed methods below declare the shape
+        each endpoint answers with, which callers read field by field."""
         where: dict[str, Any] = {"method": method, "path": path}
         data = None
         if body is not None:
@@ -134,7 +136,8 @@ class VTEXClient:
             raise VTEXServerError(f"{method} {path}: response is not JSON", status=status, **where) from None
 
     def get_order(self, order_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/api/oms/pvt/orders/{quote(order_id, safe='')}")
+        order: dict[str, Any] = self._request("GET", f"/api/oms/pvt/orders/{quote(order_id, safe='')}")
+        return order
 
     def find_customer(self, user_id: str) -> dict[str, Any] | None:
         """The CL (customer) record of a profile id: where the real e-mail of a masked order lives."""
@@ -150,26 +153,34 @@ class VTEXClient:
         return rows if isinstance(rows, list) else []
 
     def get_sku(self, sku_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/api/catalog_system/pvt/sku/stockkeepingunitbyid/{quote(sku_id, safe='')}")
+        sku: dict[str, Any] = self._request(
+            "GET", f"/api/catalog_system/pvt/sku/stockkeepingunitbyid/{quote(sku_id, safe='')}"
+        )
+        return sku
 
     def simulate(self, items: list[dict[str, Any]], sales_channel: str | None = None) -> dict[str, Any]:
         """Checkout simulation: current prices in cents, promotions applied."""
         params = {"sc": sales_channel} if sales_channel else None
-        return self._request("POST", "/api/checkout/pub/orderForms/simulation", params=params, body={"items": items})
+        simulation: dict[str, Any] = self._request(
+            "POST", "/api/checkout/pub/orderForms/simulation", params=params, body={"items": items}
+        )
+        return simulation
 
     # ------------------------------------------------------------------ operations
     def get_hook_config(self) -> dict[str, Any] | None:
         try:
-            return self._request("GET", "/api/orders/hook/config")
+            config: dict[str, Any] | None = self._request("GET", "/api/orders/hook/config")
         except VTEXNotFound:
             return None
+        return config
 
     def set_hook_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        return self._request("POST", "/api/orders/hook/config", body=config)
+        answer: dict[str, Any] = self._request("POST", "/api/orders/hook/config", body=config)
+        return answer
 
     def list_orders(self, *, created_from: str, created_to: str, page: int = 1, per_page: int = 100) -> dict[str, Any]:
         """OMS order list filtered by creation date (ISO 8601 bounds), one page."""
-        return self._request(
+        orders: dict[str, Any] = self._request(
             "GET",
             "/api/oms/pvt/orders",
             params={
@@ -179,6 +190,7 @@ class VTEXClient:
                 "orderBy": "creationDate,asc",
             },
         )
+        return orders
 
 
 def _json(body: bytes, headers: Mapping[str, str]) -> Any:

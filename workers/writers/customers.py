@@ -56,7 +56,7 @@ class CustomerIndex:
         value = self.ids.get_id("customer", self.connection, email_key(email))
         if not value:
             return None, None
-        if "|" not in value:  # written by an earlier version: the id only, externalid = e-mail
+        if "|" not in value:  # the id alone (the value's first form, still found in Redis): externalid = e-mail
             return value, email.strip().lower()
         customer_id, externalid = value.split("|", 1)
         return customer_id or None, externalid or None

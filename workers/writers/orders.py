@@ -93,7 +93,8 @@ class OrderWriter:
         placed = order_placed_at(payload)
         if cart and cart.get("checkout") and placed is not None and placed > float(cart.get("abandoned_at") or 0):
             order["cartId"] = cart["checkout"]
-        return client_values(order)
+        converted: dict[str, Any] = client_values(order)  # a dict stays a dict
+        return converted
 
     def write(self, batch: Sequence[Claimed], *, historical: bool) -> list[Result]:
         inputs = {item.key: self.order_input(item) for item in batch}
