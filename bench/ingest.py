@@ -46,6 +46,19 @@ app_token = "t"
 """
 
 
+def ingest_env(redis_url: str, workdir: Path, log_level: str) -> dict[str, str]:
+    """The environment gunicorn serves an app with here: the private Redis, and the bench store's stores
+    file, written to ``workdir``."""
+    (workdir / "stores.toml").write_text(STORES)
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ACSYNC_STORES": str(workdir / "stores.toml"),
+        "ACSYNC_LOG_LEVEL": log_level,
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def start_gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
@@ -131,15 +144,7 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install wrk")
 
     server = start_private_redis()
-    workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-"))
-    (workdir / "stores.toml").write_text(STORES)
-    env = {
-        **os.environ,
-        "REDIS_URL": server.url,
-        "ACSYNC_STORES": str(workdir / "stores.toml"),
-        "ACSYNC_LOG_LEVEL": args.log_level,
-        "PYTHONPATH": str(ROOT),
-    }
+    env = ingest_env(server.url, Path(tempfile.mkdtemp(prefix="acsync-bench-")), args.log_level)
     for key, value in (
         ("ACSYNC_INGEST_WORKER_CLASS", args.worker_class),
         ("ACSYNC_INGEST_WORKERS", args.workers),

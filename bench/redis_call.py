@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from acsync.localredis import start_private_redis
+from acsync_core import stats
 from acsync_core.direct_redis import DirectConnection, DirectScript
 from acsync_core.publish import _ENQUEUE_ONCE
 
@@ -47,9 +48,11 @@ def main() -> None:
         direct_script = DirectScript(direct, _ENQUEUE_ONCE)
 
         def enqueue_args(n: int, who: str) -> tuple[list[str], list[object]]:
+            """The keys and arguments TaskPublisher.enqueue_once gives the script (its order hooks' count too)."""
+            now = time.time()
             return (
-                [f"dedupe:{who}:{n}", "q", "pending", "messages", "started"],
-                [f"id{n}", 60, MESSAGE, time.time(), "q"],
+                [f"dedupe:{who}:{n}", "q", "pending", "messages", "started", stats.minute_key(now)],
+                [f"id{n}", 60, MESSAGE, now, "q", stats.hooks_field("order", "benchstore"), stats.MINUTE_TTL],
             )
 
         cases: dict[str, dict[str, Callable[[int], object]]] = {

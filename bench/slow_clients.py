@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from acsync.localredis import free_port, start_private_redis
-from bench.ingest import SECRET, STORES, start_gunicorn
+from bench.ingest import SECRET, ingest_env, start_gunicorn
 
 HOOK_TIMEOUT = 5.0  # VTEX: answer within 5,000 ms
 CONFIGS = {"new": {}, "old (sync x 2*cores)": {"ACSYNC_INGEST_WORKER_CLASS": "sync"}}
@@ -149,15 +149,7 @@ def main() -> None:
 
     server = start_private_redis()
     workdir = Path(tempfile.mkdtemp(prefix="acsync-bench-slow-"))
-    (workdir / "stores.toml").write_text(STORES)
-    base_env = {
-        **os.environ,
-        "REDIS_URL": server.url,
-        "ACSYNC_STORES": str(workdir / "stores.toml"),
-        "ACSYNC_LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-        "ACSYNC_SPOOL_PATH": str(workdir / "spool.db"),
-    }
+    base_env = {**ingest_env(server.url, workdir, "INFO"), "ACSYNC_SPOOL_PATH": str(workdir / "spool.db")}
     for key in ("ACSYNC_INGEST_WORKER_CLASS", "ACSYNC_INGEST_THREADS"):
         base_env.pop(key, None)
     results: dict[str, Tally] = {}

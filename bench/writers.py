@@ -18,7 +18,6 @@ so the figures are hook-to-ActiveCampaign.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -27,22 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import redis
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from acclient import ActiveCampaign, NoRateLimit
-from acclient.sandbox import DEFAULT_TOKEN
-from acsync.localredis import free_port, start_private_redis
-from acsync.processes import ProcessGroup
-from acsync_core.events import BACKFILL_QUEUE, WORKER_QUEUES, Event, new_event_id
-from acsync_core.publish import TaskPublisher
-from acsync_core.settings import render_stores_toml
-from acsync_core.stats import Stats
-from workers.outbox import waiting_writes
-from workers.vtex.sandbox import DEFAULT_APP_KEY, DEFAULT_APP_TOKEN, make_order
+from acsync_core.events import BACKFILL_QUEUE, Event, new_event_id
+from bench.stack import BenchStack
+from workers.vtex.sandbox import make_order
 
 BIG, SMALL = "bigstore", "smallstore"
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -53,73 +43,14 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
 
 
-class Stack:
+class Stack(BenchStack):
     def __init__(self, workdir: Path, concurrency: int) -> None:
-        self.redis_server = start_private_redis()
-        self.client = redis.Redis.from_url(self.redis_server.url)
-        self.ports = {"ac_big": free_port(), "ac_small": free_port(), "vtex": free_port()}
-        self.urls = {k: f"http://127.0.0.1:{v}" for k, v in self.ports.items()}
-        env = {
-            **os.environ,
-            "REDIS_URL": self.redis_server.url,
-            "ACSYNC_STORES": str(workdir / "stores.toml"),
-            "ACSYNC_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT),
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.group = ProcessGroup(log_dir=workdir / "logs", env=env)
-        for name in ("ac_big", "ac_small"):
-            self.group.python(name, ["acsync", "sandbox", "ac", "--port", str(self.ports[name]), "--rps", "5"])
-        self.group.python("vtex", ["acsync", "sandbox", "vtex", "--port", str(self.ports["vtex"]), "--account", BIG])
-        for name in ("ac_big", "ac_small"):
-            self.group.wait_http(name, self.urls[name] + "/__sandbox/state")
-        self.group.wait_http("vtex", self.urls["vtex"] + "/__sandbox/requests")
-        tables = {}
-        for store, ac in ((BIG, "ac_big"), (SMALL, "ac_small")):
-            connection = ActiveCampaign(
-                api_url=self.urls[ac], api_token=DEFAULT_TOKEN, rate_limiter=NoRateLimit()
-            ).connections.create(
-                service="vtex", externalid=store, name=store, logo_url="https://l", link_url="https://k"
-            )
-            tables[store] = {
-                "hook_secret": f"{store}-secret-0123456789",
-                "store_url": f"https://www.{store}.com",
-                "currency": "BRL",
-                "abandoned_cart_min_age_minutes": 0,
-                "activecampaign": {
-                    "api_url": self.urls[ac],
-                    "api_token": DEFAULT_TOKEN,
-                    "connection_id": int(connection["id"]),
-                },
-                "vtex": {"app_key": DEFAULT_APP_KEY, "app_token": DEFAULT_APP_TOKEN, "api_url": self.urls["vtex"]},
-            }
-        (workdir / "stores.toml").write_text(render_stores_toml(tables))
+        super().__init__(workdir)
+        self.start_sandboxes({"ac_big": ["--rps", "5"], "ac_small": ["--rps", "5"]}, vtex_account=BIG)
+        self.write_stores({BIG: self.store_table(BIG, "ac_big"), SMALL: self.store_table(SMALL, "ac_small")})
         time.sleep(1.1)  # the set-up requests leave the sandboxes' sliding second
-        self.worker = self.group.python(
-            "worker",
-            [
-                "celery",
-                "-A",
-                "workers",
-                "worker",
-                "-Q",
-                ",".join(WORKER_QUEUES),
-                "-c",
-                str(concurrency),
-                "--without-mingle",
-                "--without-gossip",
-                "-l",
-                "WARNING",
-            ],
-        )
-        self.writer = self.group.python("writer", ["acsync", "writer"])
-        self.publisher = TaskPublisher(self.client)
-        self.stats = Stats(self.client)
-        self.session = requests.Session()
-
-    def close(self) -> None:
-        self.group.stop_all()
-        self.redis_server.stop()
+        self.worker = self.start_worker(concurrency)
+        self.writer = self.start_writer()
 
     # ------------------------------------------------------------------ helpers
     def seed(self, orders: list[dict[str, Any]]) -> None:
@@ -154,11 +85,6 @@ class Stack:
     def requests_log(self, ac: str) -> dict[str, Any]:
         return self.session.get(self.urls[ac] + "/__sandbox/requests", timeout=30).json()
 
-    def busy(self) -> int:
-        return (
-            sum(self.client.llen(q) for q in WORKER_QUEUES) + self.client.hlen("unacked") + waiting_writes(self.client)
-        )
-
     def rss_mb(self) -> dict[str, float]:
         out = {}
         for name, process in (("worker", self.worker), ("writer", self.writer)):
@@ -179,27 +105,24 @@ class Stack:
         return time.monotonic() - started
 
 
+def new_orders(store: str, count: int, order_id: str, email: str) -> list[dict[str, Any]]:
+    """``count`` orders of ``store`` placed at T0 and changed a minute later; ``order_id`` and ``email`` are
+    formats of their number ``n``."""
+    return [
+        make_order(
+            order_id.format(n=n),
+            email=email.format(n=n),
+            account=store,
+            created=T0,
+            last_change=T0 + timedelta(minutes=1),
+        )
+        for n in range(count)
+    ]
+
+
 def flash_sale(stack: Stack, orders: int, carts: int, small_orders: int, small_delay: float) -> dict[str, Any]:
-    big = [
-        make_order(
-            f"fs{n:05d}-01",
-            email=f"buyer{n}@example.com",
-            account=BIG,
-            created=T0,
-            last_change=T0 + timedelta(minutes=1),
-        )
-        for n in range(orders)
-    ]
-    small = [
-        make_order(
-            f"sm{n:03d}-01",
-            email=f"small{n}@example.com",
-            account=SMALL,
-            created=T0,
-            last_change=T0 + timedelta(minutes=1),
-        )
-        for n in range(small_orders)
-    ]
+    big = new_orders(BIG, orders, "fs{n:05d}-01", "buyer{n}@example.com")
+    small = new_orders(SMALL, small_orders, "sm{n:03d}-01", "small{n}@example.com")
     stack.seed(big + small)
     session_date = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     started = time.monotonic()
@@ -249,16 +172,7 @@ def flash_sale(stack: Stack, orders: int, carts: int, small_orders: int, small_d
 
 
 def idle(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
-    orders = [
-        make_order(
-            f"id{n:03d}-01",
-            email=f"idle{n}@example.com",
-            account=SMALL,
-            created=T0,
-            last_change=T0 + timedelta(minutes=1),
-        )
-        for n in range(count)
-    ]
+    orders = new_orders(SMALL, count, "id{n:03d}-01", "idle{n}@example.com")
     stack.seed(orders)
     before = len(stack.latencies("order", SMALL))
     landed_before = stack.landed("order", SMALL)

@@ -419,7 +419,9 @@ def test_no_loss_no_duplicate_under_chaos(stack: Stack):
     drained_in = time.monotonic() - posted_at
 
     # every event the killed worker was running reached its end (ActiveCampaign, or a reasoned skip or
-    # dead letter) within 2 minutes of the kill: its trail's first final step after the kill says when
+    # dead letter) within 2 minutes of the kill: its trail's first final step after the kill says when.
+    # The 120 s bound is the product requirement itself (a SIGKILLed worker's events reach AC within 2
+    # minutes), measured from the events' own trail timestamps, not a timing of the test's.
     trail = Trail(redis.Redis.from_url(stack.redis.url))
     recovered_in = {}
     for event_id, killed_at in held.items():

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-import time
+import pytest
 
+from acsync_core import stats as stats_module
 from acsync_core.stats import MINUTE_PREFIX, Stats, hooks_field
 from console.figures import Series, gather
 from tests.console.conftest import dead_letter, secret_settings
+from tests.factories import FrozenClock
 from workers.hookconfig import record_health
 from workers.outbox import Outbox
+
+# the clock of the minute buckets: acsync_core.stats reads time.time() and takes no clock, so it is set,
+# 30 s into a minute, and a minute that ends while a test runs cannot move every count one bucket back
+NOW = 1_800_000_030.0
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FrozenClock:
+    clock = FrozenClock(NOW)
+    monkeypatch.setattr(stats_module, "time", clock)
+    return clock
 
 
 def put_in_minute(client, minutes_ago: int, field: str, count: int) -> None:
     """A count in an earlier minute's bucket, as the writers of those fields left it then."""
-    key = MINUTE_PREFIX + str(int(time.time() // 60) - minutes_ago)
+    key = MINUTE_PREFIX + str(int(NOW // 60) - minutes_ago)
     client.hincrby(key, field, count)
     client.expire(key, 3600)
 
@@ -24,7 +37,7 @@ def test_series_add_sums_series_and_knows_the_last_complete_minute():
     assert Series.add([], minutes=2).values == (0, 0)
 
 
-def test_gather_reads_every_figure_of_a_store_and_its_account(redis_client, redis_url):
+def test_gather_reads_every_figure_of_a_store_and_its_account(redis_client, redis_url, clock):
     settings = secret_settings(redis_url)
     stats = Stats(redis_client)
     put_in_minute(redis_client, 1, hooks_field("order", "mystore"), 40)

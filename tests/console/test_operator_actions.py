@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 
 from console.audit import AUDIT_KEY, AUDIT_MAX, AuditLog
+from console.views import dlq as dlq_views
 from tests.console.conftest import dead_letter
+from tests.factories import FrozenClock
+from workers import dlq
 from workers.dlq import DeadLetterQueue
 from workers.trail import Trail
 
@@ -52,17 +54,23 @@ def test_replay_one_entry_after_confirming(operator, redis_client, caplog):
     ]
 
 
-def test_purge_by_filter_acts_only_on_what_the_confirmation_counted(operator, redis_client):
+def test_purge_by_filter_acts_only_on_what_the_confirmation_counted(operator, redis_client, monkeypatch):
+    # the queue and the confirmation page read time.time() and take no clock: one set clock for both
+    clock = FrozenClock(1_800_000_000.0)
+    monkeypatch.setattr(dlq, "time", clock)
+    monkeypatch.setattr(dlq_views, "time", clock)
     a = dead_letter(redis_client, order_id="v1-01")
     b = dead_letter(redis_client, order_id="v2-01")
     keep = dead_letter(redis_client, order_id="v3-01", reason="masked_email")
     other = dead_letter(redis_client, store="otherstore", order_id="v4-01")
+    clock.now += 30
     path = "/dlq/confirm?action=purge&store=mystore&reason=order_not_found"
     confirm = operator.get(path).get_data(as_text=True)
     assert "Purge 2 dead letters?" in confirm and a["entry_id"] in confirm and b["entry_id"] in confirm
     form = hidden(confirm)
-    assert form["store"] == "mystore" and form["reason"] == "order_not_found" and float(form["as_of"]) <= time.time()
-    time.sleep(0.01)
+    assert form["store"] == "mystore" and form["reason"] == "order_not_found"
+    assert float(form["as_of"]) == clock.now  # the moment the page was shown
+    clock.now += 1
     late = dead_letter(redis_client, order_id="v5-01")  # dies after the page was shown: not purged unseen
     response = operator.post("/dlq/purge", form, token=form["csrf_token"], token_from=path)
     assert response.status_code == 302

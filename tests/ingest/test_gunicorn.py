@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -13,38 +11,11 @@ import pytest
 import redis
 import requests
 
-from acsync import commands
 from acsync.localredis import free_port
-from acsync.processes import ProcessGroup
 from acsync_core.events import Event
-from acsync_core.settings import render_stores_toml
 from ingest.spool import Spool
-from tests.factories import SECRETS, order_hook, store_table
-from tests.ingest.conftest import queued
-
-
-@contextlib.contextmanager
-def running_ingest(redis_url: str, tmp_path: Path) -> Iterator[str]:
-    """gunicorn ingest (two workers, the spool at tmp_path/spool.db) on a free port: its base URL."""
-    (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
-    port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "ACSYNC_STORES": str(tmp_path / "stores.toml"),
-        "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}",
-        "ACSYNC_INGEST_WORKERS": "2",
-        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        "ACSYNC_LOG_LEVEL": "WARNING",
-    }
-    group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
-    group.start("ingest", commands.INGEST)
-    try:
-        group.wait_http("ingest", f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        group.stop_all()
+from tests.factories import SECRETS, order_hook
+from tests.ingest.conftest import queued, running_ingest
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ sockets over loopback. Assertions count outcomes; the only time bounds are gener
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -15,13 +14,9 @@ import pytest
 import redis
 import requests
 
-from acsync import commands
-from acsync.localredis import free_port
-from acsync.processes import ProcessGroup
-from acsync_core.settings import render_stores_toml
 from ingest.worker import chunked_body_end
-from tests.factories import SECRETS, order_hook, store_table
-from tests.ingest.conftest import queued
+from tests.factories import SECRETS, order_hook
+from tests.ingest.conftest import queued, running_ingest
 
 READ_DEADLINE = 2.0
 TRICKLERS = 30
@@ -29,28 +24,10 @@ TRICKLERS = 30
 
 @pytest.fixture
 def ingest_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "stores.toml").write_text(render_stores_toml({"mystore": store_table("mystore")}))
-    port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "ACSYNC_STORES": str(tmp_path / "stores.toml"),
-        "ACSYNC_INGEST_BIND": f"127.0.0.1:{port}",
-        "ACSYNC_INGEST_WORKERS": "2",
-        "ACSYNC_INGEST_READ_DEADLINE": str(READ_DEADLINE),
-        "ACSYNC_SPOOL_PATH": str(tmp_path / "spool.db"),
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-        "ACSYNC_LOG_LEVEL": "WARNING",
-    }
-    for name in ("ACSYNC_INGEST_WORKER_CLASS", "ACSYNC_INGEST_THREADS"):  # the configuration's own worker class
-        env.pop(name, None)
-    group = ProcessGroup(log_dir=tmp_path / "logs", env=env)
-    group.start("ingest", commands.INGEST)
-    try:
-        group.wait_http("ingest", f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        group.stop_all()
+    # the configuration's own worker class (ingest.worker.BufferingWorker), whatever the environment says
+    unset = dict.fromkeys(("ACSYNC_INGEST_WORKER_CLASS", "ACSYNC_INGEST_THREADS"))
+    with running_ingest(redis_url, tmp_path, ACSYNC_INGEST_READ_DEADLINE=str(READ_DEADLINE), **unset) as url:
+        yield url
 
 
 def _raw_hook(body: bytes, *, chunked: bool = False) -> bytes:

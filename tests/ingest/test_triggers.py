@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from acsync_core.cart import parse_rclastcart
 from ingest import create_app
 from tests.factories import cart_trigger, customer_trigger, make_settings, store_table
+from tests.fixtures.vtex import load
 from tests.ingest.conftest import auth, queue_total, queued
 
 CARTS = "/hooks/vtex/mystore/carts"
@@ -182,6 +184,36 @@ def test_an_unreadable_cart_is_kept_as_sent_for_the_worker_to_dead_letter(client
     # the worker's parse_rclastcart makes it a permanent error (unparsable_cart): the DLQ keeps it
     payload = accepted_payload(client, redis_client, CARTS, cart_trigger(cart=junk), "cart")
     assert payload["rclastcart"] == junk
+
+
+# Master Data triggers as real stores sent them (tests/fixtures/vtex): the cart ingest keeps, what the
+# worker's parser reads in it, the value and the session's instant (2026-07-02 20:09:17.523 UTC in all).
+@pytest.mark.parametrize(
+    ("name", "kept", "items", "value"),
+    [
+        (
+            "cl-cart-trigger",
+            "add?sku=2000123&qty=1&seller=1&sku=2000456&qty=2&seller=1&sc=1",
+            [("2000123", 1), ("2000456", 2)],
+            "131.71",
+        ),
+        ("cl-cart-trigger-full-url-ptbr-value", "add?sku=5000999&qty=4&seller=1&sc=1", [("5000999", 4)], "1234.56"),
+        ("cl-cart-trigger-naive-date-float-value", "add?sku=2000789&qty=3&seller=1&sc=1", [("2000789", 3)], "59.70"),
+        ("cl-cart-trigger-nulls-free-text-phone", "add?sku=2000456&qty=1&seller=1&sc=1", [("2000456", 1)], None),
+    ],
+)
+def test_real_cart_triggers_are_kept_in_the_form_the_worker_parses(client, redis_client, name, kept, items, value):
+    body = load(name)
+    payload = accepted_payload(client, redis_client, CARTS, body, "cart")
+    assert payload["rclastcart"] == kept and payload.get("rclastcartvalue") == value
+    parsed = parse_rclastcart(payload["rclastcart"])
+    assert [(item.sku, item.quantity, item.seller) for item in parsed.items] == [(sku, n, "1") for sku, n in items]
+    assert parsed.sales_channel == "1"
+    assert parse_rclastcart(body["rclastcart"]) == parsed  # as sent, before ingest's normalisation
+    if body["rclastsessiondate"] is None:
+        assert "rclastsessiondate" not in payload  # the worker uses the arrival time
+    else:  # the naive one is São Paulo's time, mystore's zone
+        assert datetime.fromisoformat(payload["rclastsessiondate"]) == datetime(2026, 7, 2, 20, 9, 17, 523000, UTC)
 
 
 # ------------------------------------------------------------------------------------------ rclastcartvalue

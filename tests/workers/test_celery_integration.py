@@ -22,7 +22,7 @@ from acsync_core.settings import render_stores_toml
 from acsync_core.stats import Stats
 from ingest import create_app
 from tests.factories import SECRETS, cart_trigger, customer_trigger, make_settings, order_hook
-from tests.workers.conftest import Sandboxes, make_order, stores_for
+from tests.workers.conftest import Sandboxes, create_connection, make_order, stores_for
 from workers.dlq import DeadLetterQueue
 from workers.outbox import waiting_writes
 
@@ -199,20 +199,7 @@ def test_global_limiter_keeps_two_writer_processes_under_the_limit(stack, tmp_pa
     boxes, workers, redis_url = stack
     # the sandbox enforces ActiveCampaign's real 5/s; the store's budget is 5/s too
     requests.post(boxes.ac.url + "/__sandbox/reset", timeout=5)
-    requests.post(
-        boxes.ac.url + "/api/3/connections",
-        headers={"Api-Token": "sandbox-token"},
-        timeout=5,
-        json={
-            "connection": {
-                "service": "vtex",
-                "externalid": "mystore",
-                "name": "My Store",
-                "logoUrl": "https://l",
-                "linkUrl": "https://k",
-            }
-        },
-    ).raise_for_status()
+    assert create_connection(boxes.ac.url) == boxes.connection_id  # the reset sandbox's first connection again
     ingest = create_app(make_settings(redis_url, **stores_for(boxes))).test_client()
     boxes.ac.app.extensions["ac_sandbox"]["limiter"].rate = 5
     for n in range(8):  # new customers' carts: customer + cart (+ the names, as contacts), one by one

@@ -17,12 +17,13 @@ from acclient import NO_RETRIES, ActiveCampaign, NotFoundError, RateLimitError, 
 from acsync_core import stats as stats_module
 from acsync_core.events import Event
 from acsync_core.stats import MINUTE_PREFIX, Stats, account_host
-from tests.factories import SECRETS, order_hook
+from tests.factories import SECRETS, FrozenClock, order_hook
 from tests.workers.conftest import make_order, writer_for
 from workers.hookconfig import HEALTH, check_hooks, hook_health, vtex_for
 from workers.metrics import AC_STATUS_CLASSES
 from workers.ratelimit import RedisRateLimiter
 from workers.tasks import run_event
+from workers.trail import Trail
 
 T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 
@@ -165,17 +166,9 @@ def test_observe_counts_and_slows_down_in_one_round_trip(redis_url, monkeypatch)
     assert not [k for k in totals if "token" in k or "https" in k]
 
 
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
 def test_series_zero_fills_oldest_first_and_reads_ingests_hook_counter(redis_client, monkeypatch):
     minute = 29_400_000  # a fixed minute (epoch minutes), so that no minute can turn during the test
-    monkeypatch.setattr(stats_module, "time", _Clock(minute * 60 + 42.5))
+    monkeypatch.setattr(stats_module, "time", FrozenClock(minute * 60 + 42.5))
     redis_client.hincrby(MINUTE_PREFIX + str(minute - 3), "hooks:order@mystore", 2)
     redis_client.hincrby(MINUTE_PREFIX + str(minute), "hooks:order@mystore", 5)
     redis_client.hincrby(MINUTE_PREFIX + str(minute), "hooks:cart@mystore", 9)  # another field: not counted
@@ -207,13 +200,15 @@ def test_a_write_landing_marks_the_stores_last_success(runtime, sandboxes):
     writer = writer_for(runtime)
     sandboxes.seed_order(make_order("v88-01", last_change=T0 + timedelta(minutes=5)))
     assert "mystore" not in runtime.stats.last_success()
-    assert run_event(_Task(), order_event("v88-01").to_dict()) == "queued"
+    event = order_event("v88-01")
+    assert run_event(_Task(), event.to_dict()) == "queued"
     assert "mystore" not in runtime.stats.last_success()  # handed off, not yet in ActiveCampaign
-    before = datetime.now(UTC).timestamp()
     writer.drain()
-    after = datetime.now(UTC).timestamp()
     landed = runtime.stats.last_success()
-    assert set(landed) == {"mystore"} and before <= landed["mystore"] <= after
+    # the moment the last write landed, as the event's trail recorded it: the writer's one clock reading
+    # for both, compared exactly, instead of a window the test would time around the drain
+    written = [step["at"] for step in Trail(runtime.redis).steps(event.event_id) if step["step"] == "written"]
+    assert written and set(landed) == {"mystore"} and landed["mystore"] == max(written)
     runtime.stats.mark_success("otherstore", at=1234.5)
     assert runtime.stats.last_success() == {"mystore": landed["mystore"], "otherstore": 1234.5}
 

@@ -5,14 +5,14 @@ The behaviour against a real Redis and real workers is in test_celery_integratio
 
 from __future__ import annotations
 
-import time
-
 import fakeredis
 import pytest
 import redis
 
 from acsync_core.events import Event
 from acsync_core.stats import Stats
+from tests.factories import FrozenClock
+from workers import dlq
 from workers.dlq import DeadLetterQueue, DLQFilter
 
 
@@ -60,16 +60,21 @@ def test_entry_keeps_every_attempt_and_history_survives_a_replay(client):
     assert again["first_failed_at"] == entry["first_failed_at"]
 
 
-def test_filters_by_store_kind_and_age(client):
+def test_filters_by_store_kind_and_age(client, monkeypatch):
+    clock = FrozenClock(1_000_000.0)
+    monkeypatch.setattr(dlq, "time", clock)  # the queue reads time.time() and takes no clock
     queue = DeadLetterQueue(client)
     for store, kind in (("s1", "order"), ("s1", "cart"), ("s2", "order")):
         queue.add(event(store, kind), reason="r", error="e")
-    now = time.time()
     entries = queue.list()
-    assert len(entries) == 3
+    assert len(entries) == 3 and {e["dead_at"] for e in entries} == {1_000_000.0}
     assert {e["kind"] for e in queue.list(DLQFilter(store="s1"))} == {"order", "cart"}
     assert len(queue.list(DLQFilter(kind="order"))) == 2
-    assert queue.list(DLQFilter(older_than=60)) == []
+    clock.now += 30  # dead for 30 s
+    assert queue.list(DLQFilter(older_than=60)) == [] and len(queue.list(DLQFilter(newer_than=60))) == 3
+    clock.now += 60  # for 90 s
+    assert len(queue.list(DLQFilter(older_than=60))) == 3 and queue.list(DLQFilter(newer_than=60)) == []
+    now = clock.now
     assert DLQFilter(older_than=60).matches({**entries[0], "dead_at": now - 120}, now)
     assert not DLQFilter(newer_than=60).matches({**entries[0], "dead_at": now - 120}, now)
     assert queue.purge(DLQFilter(store="s2")) == 1 and queue.size() == 2

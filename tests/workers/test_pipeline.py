@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from acsync_core.events import Event
 from ingest.schemas import SCHEMA_FOR_KIND
 from tests.factories import cart_trigger, customer_trigger, make_settings, order_hook
 from tests.workers.conftest import fast_stores, handle, make_order, writer_for
-from workers.flows import HANDLERS
+from workers.flows.registry import HANDLERS
 from workers.runtime import Runtime
 
 T0 = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
@@ -203,11 +202,23 @@ def old_cart(
     return payload
 
 
+SESSION = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)  # a cart's last session, long past
+
+
+def set_flow_clock(runtime: Runtime, at: datetime) -> None:
+    """Set the clock the store's flows read (StoreContext.now) instead of waiting for real time to pass."""
+    runtime.context("mystore").now = at.timestamp
+
+
 def test_young_cart_is_deferred_until_old_enough(runtime, sandboxes):
+    set_flow_clock(runtime, SESSION + timedelta(minutes=20))
+    young = {**cart_trigger(), "rclastsessiondate": SESSION.isoformat()}
     with pytest.raises(Defer) as caught:
-        run(runtime, "cart", old_cart(minutes_ago=20))
-    assert 39 * 60 < caught.value.delay <= 40 * 60
+        run(runtime, "cart", young)
+    assert caught.value.delay == 40 * 60  # what is left of the store's 60-minute minimum age
     assert sandboxes.orders() == []
+    set_flow_clock(runtime, SESSION + timedelta(minutes=60))
+    assert run(runtime, "cart", young) == "cart_created"  # old enough at exactly the minimum age
 
 
 def test_abandoned_cart_is_priced_linked_and_created_once(runtime, sandboxes):
@@ -241,20 +252,20 @@ def test_cart_prices_fall_back_to_splitting_the_cart_value(runtime, sandboxes):
     assert {p["externalid"]: p["price"] for p in cart["orderProducts"]} == {"ABC": 1000, "XYZ": 1000}
 
 
+def order_placed_now(runtime, sandboxes, order_id: str, email: str) -> str:
+    """An order placed now, after every cart the test abandoned earlier, seeded in VTEX and hooked: its outcome."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    sandboxes.seed_order(make_order(order_id, email=email, created=now, last_change=now + timedelta(minutes=5)))
+    return run(runtime, "order", hook(order_id, minutes=int((now - T0).total_seconds() // 60) + 5))
+
+
 def test_order_placed_after_the_cart_was_abandoned_recovers_it_and_an_older_one_does_not(runtime, sandboxes):
     assert run(runtime, "cart", old_cart(email="carla@example.com")) == "cart_created"  # abandoned 90 min ago
     # an order placed before the cart was abandoned (a late VTEX retry, a backfill) leaves the cart open
     sandboxes.seed_order(make_order("v699-01", email="carla@example.com"))
     assert run(runtime, "order", hook("v699-01")) == "order_created"
     assert "cartId" not in sandboxes.ac_state()["cofe_orders"][0]
-    now = datetime.now(UTC).replace(microsecond=0)
-    sandboxes.seed_order(
-        make_order("v700-01", email="carla@example.com", created=now, last_change=now + timedelta(minutes=5))
-    )
-    assert (
-        run(runtime, "order", hook("v700-01", minutes=int((now - T0).total_seconds() // 60) + 5))
-        == "order_converted_cart"
-    )
+    assert order_placed_now(runtime, sandboxes, "v700-01", "carla@example.com") == "order_converted_cart"
     cofe = {o["storeOrderId"]: o for o in sandboxes.ac_state()["cofe_orders"]}
     [cart] = [o for o in sandboxes.orders() if o.get("externalcheckoutid")]
     assert cofe["v700-01"]["cartId"] == cart["externalcheckoutid"]
@@ -311,9 +322,12 @@ def test_a_write_whose_answer_was_lost_is_sent_again_with_one_effect(runtime, sa
 def test_cart_age_uses_session_date_or_arrival_time(runtime, sandboxes):
     payload = old_cart()
     payload.pop("rclastsessiondate")
-    with pytest.raises(Defer):
-        run(runtime, "cart", payload, received_at=time.time())
-    assert run(runtime, "cart", payload, received_at=time.time() - 2 * 3600) == "cart_created"
+    now = SESSION + timedelta(days=1)
+    set_flow_clock(runtime, now)
+    with pytest.raises(Defer) as caught:
+        run(runtime, "cart", payload, received_at=(now - timedelta(minutes=59)).timestamp())
+    assert caught.value.delay == 60  # the arrival time counts: a minute short of the minimum age
+    assert run(runtime, "cart", payload, received_at=(now - timedelta(hours=2)).timestamp()) == "cart_created"
 
 
 def test_crlf_and_huge_strings_from_vtex_never_reach_activecampaign(runtime, sandboxes):
@@ -343,13 +357,6 @@ def test_one_open_cart_per_customer_a_newer_trigger_updates_it_an_older_one_is_i
     assert run(runtime, "cart", older) == "cart_superseded"
     assert len(sandboxes.orders()) == 1
     # a later order recovers the one open cart
-    now = datetime.now(UTC).replace(microsecond=0)
-    sandboxes.seed_order(
-        make_order("v710-01", email="dani@example.com", created=now, last_change=now + timedelta(minutes=5))
-    )
-    assert (
-        run(runtime, "order", hook("v710-01", minutes=int((now - T0).total_seconds() // 60) + 5))
-        == "order_converted_cart"
-    )
+    assert order_placed_now(runtime, sandboxes, "v710-01", "dani@example.com") == "order_converted_cart"
     [recovered] = [o for o in sandboxes.orders() if o.get("externalcheckoutid")]
     assert recovered["id"] == cart["id"] and recovered["state"] == "3"

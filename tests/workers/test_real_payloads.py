@@ -9,17 +9,29 @@ from typing import Any
 import pytest
 import requests
 
+from acsync_core.errors import PermanentEventError
 from ingest import create_app
-from tests.factories import SECRETS, make_settings
+from tests.factories import SECRETS, make_settings, store_table
 from tests.fixtures.vtex import load
 from tests.workers.conftest import Sandboxes, fast_stores, writer_for
 from workers.dlq import DeadLetterQueue
-from workers.mapping import is_masked
+from workers.mapping import ac_order_input, is_marketplace_order, is_masked, unmask_soft_alias
 from workers.runtime import Runtime, set_runtime
 from workers.tasks import run_event
 
+# what AC gets for order-uneven-line-total, and for the same order without its value
+UNEVEN = (
+    [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"), ("4000888", 1, "15.90", "Cozinha")],
+    "35.80",
+    "9.90",
+    "2.00",
+    "brl",
+    "COMPLETED",
+    "bruno.exemplo@example.com",
+)
+
 # (fixture, expected line items as (sku, quantity, unit price, leaf category), finalAmount, shippingAmount,
-#  discountsAmount, currency, normalizedStatus, the e-mail AC gets)
+#  discountsAmount, currency, normalizedStatus, the e-mail AC gets: "resolved" when only Master Data knows it)
 ORDERS = [
     (
         "order-own-brl",
@@ -56,26 +68,9 @@ ORDERS = [
         "resolved",
     ),
     # 3 mugs for 10.00 in all: two at 3.33 and one at 3.34, so the lines add up to the order
-    (
-        "order-uneven-line-total",
-        [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"), ("4000888", 1, "15.90", "Cozinha")],
-        "35.80",
-        "9.90",
-        "2.00",
-        "brl",
-        "COMPLETED",
-        "bruno.exemplo@example.com",
-    ),
-    (
-        "order-value-missing-synthetic",
-        [("4000777", 2, "3.33", "Canecas"), ("4000777", 1, "3.34", "Canecas"), ("4000888", 1, "15.90", "Cozinha")],
-        "35.80",
-        "9.90",
-        "2.00",
-        "brl",
-        "COMPLETED",
-        "bruno.exemplo@example.com",
-    ),
+    ("order-uneven-line-total", *UNEVEN),
+    # the same order without its value: the sum of its totals stands in
+    ("order-value-missing-synthetic", *UNEVEN),
     (
         "order-cop",
         [("1902", 1, "44370.00", "Bandas"), ("6123", 1, "450.00", "Bebidas")],
@@ -102,6 +97,12 @@ ORDERS = [
         "COMPLETED",
         "diego.ficticio@example.com",
     ),
+]
+
+# orders no OrderInput can be made of, and the reason their dead letter gives
+UNSTORABLE = [
+    ("order-value-and-totals-missing-synthetic", "bad_order_data"),
+    ("order-amount-not-storable-synthetic", "amount_not_storable"),
 ]
 
 
@@ -203,13 +204,7 @@ def test_a_marketplace_order_is_skipped_by_default_and_counted(stack):
     assert runtime.stats.totals().get("outcome:order:marketplace_skipped") == 1
 
 
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("order-value-and-totals-missing-synthetic", "bad_order_data"),
-        ("order-amount-not-storable-synthetic", "amount_not_storable"),
-    ],
-)
+@pytest.mark.parametrize(("name", "reason"), UNSTORABLE)
 def test_orders_ac_cannot_take_go_to_the_dlq_with_a_clear_reason(stack, name, reason):
     runtime, boxes = stack
     order = load(name)
@@ -217,3 +212,47 @@ def test_orders_ac_cannot_take_go_to_the_dlq_with_a_clear_reason(stack, name, re
     assert through_the_stack(runtime, boxes, order) == {}
     [entry] = DeadLetterQueue(runtime.redis).list()
     assert entry["reason"] == reason and entry["event"]["payload"]["OrderId"] == order["orderId"]
+
+
+# ---------------------------------------------------------------------------- the mapping alone (make test-fast)
+# The same fixtures and figures as above, from workers.mapping directly: no sandbox, no worker, no writer.
+STORE = make_settings("redis://unused", mystore=store_table("mystore")).stores["mystore"]
+
+
+@pytest.mark.parametrize(("name", "lines", "final", "shipping", "discounts", "currency", "status", "email"), ORDERS)
+def test_real_orders_map_to_these_fields(name, lines, final, shipping, discounts, currency, status, email):
+    order = load(name)
+    fields = ac_order_input(order, STORE, historical=False)
+    got = [
+        (li["productStorePrimaryId"], li["quantity"], str(li["priceAmount"]), li.get("category"))
+        for li in fields["lineItems"]
+    ]
+    assert got == lines
+    amounts = (fields["finalAmount"], fields["shippingAmount"], fields["discountsAmount"])
+    assert tuple(str(amount) for amount in amounts) == (final, shipping, discounts)
+    assert (fields["currency"], fields["normalizedStatus"], fields["orderNumber"]) == (
+        currency,
+        status,
+        order["orderId"],
+    )
+    assert fields["storeStatus"] == order["status"] and fields["creationSource"] == "REAL_TIME"
+    total = sum(li["priceAmount"] * li["quantity"] for li in fields["lineItems"])
+    assert total + fields["shippingAmount"] + fields["taxAmount"] == fields["finalAmount"]
+    assert not is_marketplace_order(order)
+    # the e-mail: a soft alias carries the address itself; a hard alias only Master Data resolves (the stack test)
+    written = order["clientProfileData"]["email"]
+    if email == "resolved":
+        assert is_masked(written) and unmask_soft_alias(written) is None
+    else:
+        assert (unmask_soft_alias(written) or written) == email
+
+
+def test_the_marketplace_fixture_is_a_marketplace_order():
+    assert is_marketplace_order(load("order-marketplace-fulfillment"))
+
+
+@pytest.mark.parametrize(("name", "reason"), UNSTORABLE)
+def test_orders_ac_cannot_take_fail_the_mapping_with_their_reason(name, reason):
+    with pytest.raises(PermanentEventError) as failure:
+        ac_order_input(load(name), STORE, historical=False)
+    assert failure.value.reason == reason

@@ -45,7 +45,8 @@ def test_a_killed_workers_started_events_reach_activecampaign_within_two_minutes
     killed_at = time.monotonic()
     boxes.vtex_faults(latency_ms=0)
     workers.start(concurrency=2, name="survivor", writer=False)
-    # the deadline is the requirement itself: every event in ActiveCampaign within 2 minutes of the kill
+    # the deadline is the product requirement itself, the chaos test's bound: every event a SIGKILLed
+    # worker held in ActiveCampaign within 2 minutes (120 s) of the kill; the time it took is only printed
     wait_until(lambda: len(boxes.orders()) == 4, timeout=120, what="all four orders after the kill")
     recovered_in = time.monotonic() - killed_at
     print(f"\nkill-to-recovery: {recovered_in:.1f}s")

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import pytest
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
-from acclient import AuthenticationError, RateLimitError, ServerError, TransportError, ValidationError
+from acclient import AuthenticationError, DuplicateError, RateLimitError, ServerError, TransportError, ValidationError
 from acclient.errors import BulkImportRateLimited
 from acsync_core.errors import PermanentEventError, RetryLater
+from workers import retries
+from workers.celery_app import MAX_COUNTDOWN_SECONDS
 from workers.outbox import Claimed
-from workers.ratelimit import MAX_SLOWDOWN, RedisRateLimiter
+from workers.ratelimit import MAX_SLOWDOWN, RedisRateLimiter, Throttled
 from workers.retries import RetrySettings, decide
+from workers.vtex.client import VTEXAuthError, VTEXNotFound, VTEXRateLimited, VTEXServerError
 from workers.writers.contacts import BULK_THRESHOLD, ImportBudget, import_row
 from workers.writers.orders import BATCH_SIZE, TOKEN_BUDGET, take_batch
 
 
-def limiter(redis_url: str, waits: list[float]) -> RedisRateLimiter:
+def limiter(redis_url: str, waits: list[float], rate: float = 4.0, max_wait: float = 30) -> RedisRateLimiter:
     return RedisRateLimiter(
-        redis.Redis.from_url(redis_url), "https://acct.api-us1.com", 4.0, max_wait=30, sleep=waits.append
+        redis.Redis.from_url(redis_url), "https://acct.api-us1.com", rate, max_wait=max_wait, sleep=waits.append
     )
 
 
@@ -36,9 +40,16 @@ def test_a_429_halves_the_rate_until_the_cap_and_low_remaining_slows_it_by_a_qua
     assert budget.slowdown() == MAX_SLOWDOWN
 
 
+def test_the_spacing_is_the_rate_with_its_margin_and_no_burst(redis_url):
+    assert limiter(redis_url, []).interval_us == 262_500  # (1 + 5 %) / 4 per second
+    assert limiter(redis_url, [], rate=5.0).interval_us == 210_000
+
+
 def test_the_slowdown_widens_the_spacing_between_requests(redis_url):
     waits: list[float] = []
-    budget = limiter(redis_url, waits)
+    # one request per 26.25 s: the limiter reads Redis's clock, which a test cannot inject, so the interval
+    # is far longer than the test takes and every call comes before the slot the previous one booked
+    budget = limiter(redis_url, waits, rate=0.04, max_wait=1000)
     client = redis.Redis.from_url(redis_url)
     booked: list[int] = []
 
@@ -46,20 +57,35 @@ def test_the_slowdown_widens_the_spacing_between_requests(redis_url):
         budget.acquire()
         booked.append(int(client.get(budget.key)))  # the next free slot the script stored (µs, Redis's clock)
 
-    # The limiter's own bookings, exact integers, instead of gaps the test would time: the calls come
-    # back to back (waits are recorded, not slept), well inside one 262.5 ms interval, so each slot is
-    # booked right after the previous one.
+    # The limiter's own bookings, exact integers, instead of gaps the test would time: the waits are
+    # recorded, not slept, so each slot is booked right after the previous one.
     acquire()
     acquire()
-    assert booked[1] - booked[0] == budget.interval_us == 262_500  # (1 + 5 %) / 4 per second, no burst
+    assert booked[1] - booked[0] == budget.interval_us == 26_250_000
     budget.slow_down(4.0, 60)
     acquire()  # the third slot was booked at the normal spacing; from it on the spacing is 4x wider
     acquire()
     assert booked[2] - booked[1] == booked[3] - booked[2] == 4 * budget.interval_us
     assert len(waits) == 3  # every call after the first had to wait for its slot
+    assert 0 < waits[0] <= budget.interval_us / 1e6  # the second call waited for the slot after the first's
+
+
+def test_a_slot_further_ahead_than_max_wait_is_refused_and_not_booked(redis_url):
+    waits: list[float] = []
+    budget = limiter(redis_url, waits, rate=0.001)  # one request per 1,050 s, max_wait 30 s
+    client = redis.Redis.from_url(redis_url)
+    budget.acquire()  # the account's first request: sent at once
+    assert waits == []
+    booked = client.get(budget.key)
+    with pytest.raises(Throttled) as refused:
+        budget.acquire()  # the next slot is 1,050 s away, further than the 30 s a worker may sleep
+    # retry_in is how far that slot is: more than max_wait (else it would have been booked), at most one interval
+    assert budget.max_wait_us / 1e6 < refused.value.retry_in <= budget.interval_us / 1e6
+    assert client.get(budget.key) == booked and waits == []  # nothing reserved, nothing slept
 
 
 RULES = RetrySettings(base=1.0, cap=60.0, max_attempts=3)
+RULES_5 = RetrySettings(base=1.0, cap=60.0, max_attempts=5)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +107,13 @@ RULES = RetrySettings(base=1.0, cap=60.0, max_attempts=3)
         (AuthenticationError("token", status=403), 0, "dead", "AuthenticationError_403"),
         (PermanentEventError("amount_not_storable", "too big"), 0, "dead", "amount_not_storable"),
         (KeyError("a bug"), 0, "dead", "KeyError"),
+        (DuplicateError("exists", status=422), 0, "dead", "DuplicateError_422"),  # adopted, never retried
+        (Throttled(3.0), 0, "retry", "Throttled"),
+        (SoftTimeLimitExceeded(), 0, "retry", "SoftTimeLimitExceeded"),
+        (VTEXServerError("boom", status=503), 1, "retry", "VTEXServerError_503"),
+        (VTEXRateLimited("slow down", retry_after=5.0), 0, "retry", "VTEXRateLimited_429"),
+        (VTEXNotFound("no such order", status=404), 0, "dead", "VTEXNotFound_404"),
+        (VTEXAuthError("app key", status=401), 0, "dead", "VTEXAuthError_401"),
     ],
 )
 def test_the_retry_rule(error, attempt, action, reason):
@@ -92,6 +125,30 @@ def test_the_retry_rule(error, attempt, action, reason):
             assert decision.delay >= error.retry_after  # never sooner than AC asked
     else:
         assert decision.delay == 0
+
+
+def test_the_backoff_doubles_from_the_base_up_to_the_cap_with_full_jitter(monkeypatch):
+    error = ServerError("boom", status=500)
+    rules = RetrySettings(base=1.0, cap=60.0, max_attempts=10)
+    monkeypatch.setattr(retries.random, "uniform", lambda low, high: high)  # the jitter's upper end
+    assert [decide(error, n, rules).delay for n in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    monkeypatch.setattr(retries.random, "uniform", lambda low, high: low)  # its lower end: full jitter starts at 0
+    assert [decide(error, n, rules).delay for n in range(9)] == [0] * 9
+    assert decide(error, 8, rules).action == "retry" and decide(error, 9, rules).action == "dead"  # 10 attempts
+
+
+def test_a_wait_the_other_side_asks_for_wins_over_a_shorter_backoff_up_to_the_countdown_limit(monkeypatch):
+    monkeypatch.setattr(retries.random, "uniform", lambda low, high: high)
+    # Retry-After and the limiter's own wait are honoured even beyond the backoff's cap (60 s here) ...
+    assert decide(RateLimitError("429", status=429, retry_after=120.0), 0, RULES).delay == 120.0
+    assert decide(VTEXRateLimited("429", retry_after=90.0), 0, RULES).delay == 90.0
+    assert decide(Throttled(75.5), 0, RULES).delay == 75.5
+    assert decide(RetryLater("not yet", delay=45.0), 0, RULES).delay == 45.0
+    # ... a shorter one leaves the backoff (4 s at the third attempt) in charge ...
+    assert decide(RateLimitError("429", status=429, retry_after=0.5), 2, RULES_5).delay == 4.0
+    assert decide(RetryLater("not yet"), 2, RULES_5).delay == 4.0
+    # ... and nothing waits longer than a deferred retry may (the Redis schedule's countdown limit)
+    assert decide(RateLimitError("429", status=429, retry_after=10.0**6), 0, RULES).delay == MAX_COUNTDOWN_SECONDS
 
 
 def claimed(key: str, tokens: int) -> Claimed:

@@ -16,7 +16,7 @@ from acclient.sandbox import BackgroundServer, SandboxConfig
 from acclient.sandbox import create_app as create_ac_sandbox
 from acsync_core.events import Event
 from tests.factories import make_settings, store_table
-from tests.workers.conftest import TEST_RETRIES, Sandboxes, handle, writer_for
+from tests.workers.conftest import TEST_RETRIES, Sandboxes, ac_post, create_connection, handle, writer_for
 from workers.dlq import DeadLetterQueue
 from workers.mapping import ac_order_input
 from workers.outbox import Outbox
@@ -151,18 +151,8 @@ def test_three_events_of_one_order_cost_one_write_of_its_latest_state(runtime, s
 
 
 def test_a_legacy_customer_of_the_connection_is_reused_never_duplicated(runtime, sandboxes):
-    requests.post(
-        sandboxes.ac.url + "/api/3/ecomCustomers",
-        headers={"Api-Token": "sandbox-token"},
-        timeout=5,
-        json={
-            "ecomCustomer": {
-                "connectionid": str(sandboxes.connection_id),
-                "externalid": "legacy-77",
-                "email": "Old.Buyer@example.com",
-            }
-        },
-    ).raise_for_status()
+    legacy = {"connectionid": str(sandboxes.connection_id), "externalid": "legacy-77", "email": "Old.Buyer@example.com"}
+    ac_post(sandboxes.ac.url, "/api/3/ecomCustomers", {"ecomCustomer": legacy})
     writer = writer_for(runtime)  # reads the connection's customers
     put_order(runtime, "v700-01", email="old.buyer@example.com")
     writer.drain()
@@ -217,20 +207,7 @@ def two_accounts(redis_url) -> Iterator[tuple[Runtime, BackgroundServer, Backgro
         server = BackgroundServer(
             create_ac_sandbox(SandboxConfig(requests_per_second=5, seed=1, graphql_copy_delay=0.0))
         ).start()
-        requests.post(
-            server.url + "/api/3/connections",
-            headers={"Api-Token": "sandbox-token"},
-            timeout=5,
-            json={
-                "connection": {
-                    "service": "vtex",
-                    "externalid": "s",
-                    "name": "S",
-                    "logoUrl": "https://l",
-                    "linkUrl": "https://k",
-                }
-            },
-        ).raise_for_status()
+        assert create_connection(server.url, store="s", name="S") == 1  # store_table's connection_id
         servers.append(server)
     time.sleep(1.1)  # the set-up requests leave the sandboxes' sliding second
     tables = {
