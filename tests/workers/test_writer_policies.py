@@ -19,9 +19,26 @@ from workers.writers.contacts import BULK_THRESHOLD, ImportBudget, import_row
 from workers.writers.orders import BATCH_SIZE, TOKEN_BUDGET, take_batch
 
 
-def limiter(redis_url: str, waits: list[float], rate: float = 4.0, max_wait: float = 30) -> RedisRateLimiter:
+class Clock:
+    """The limiter's injected clock: seconds since the epoch, moved only by the test."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def limiter(
+    redis_url: str, waits: list[float], rate: float = 4.0, max_wait: float = 30, clock: Clock | None = None
+) -> RedisRateLimiter:
     return RedisRateLimiter(
-        redis.Redis.from_url(redis_url), "https://acct.api-us1.com", rate, max_wait=max_wait, sleep=waits.append
+        redis.Redis.from_url(redis_url),
+        "https://acct.api-us1.com",
+        rate,
+        max_wait=max_wait,
+        sleep=waits.append,
+        clock=clock or Clock(),
     )
 
 
@@ -45,43 +62,60 @@ def test_the_spacing_is_the_rate_with_its_margin_and_no_burst(redis_url):
     assert limiter(redis_url, [], rate=5.0).interval_us == 210_000
 
 
+def test_back_to_back_requests_wait_one_interval_each_and_an_idle_account_gives_no_burst(redis_url):
+    waits: list[float] = []
+    clock = Clock()
+    budget = limiter(redis_url, waits, clock=clock)  # 262.5 ms apart
+    budget.acquire()
+    budget.acquire()
+    budget.acquire()
+    assert waits == [0.2625, 0.525]  # recorded, not slept: the clock did not move
+    clock.now += 0.3  # the third slot (at 0.525 s) is still ahead
+    budget.acquire()
+    assert waits[-1] == pytest.approx(0.4875)  # the fourth slot, 0.7875 s after the first, is 0.4875 s away
+    clock.now += 60  # a minute idle: the next request goes at once, and the one after it waits again
+    budget.acquire()
+    budget.acquire()
+    assert waits[-1] == pytest.approx(0.2625) and len(waits) == 4
+
+
 def test_the_slowdown_widens_the_spacing_between_requests(redis_url):
     waits: list[float] = []
-    # one request per 26.25 s: the limiter reads Redis's clock, which a test cannot inject, so the interval
-    # is far longer than the test takes and every call comes before the slot the previous one booked
-    budget = limiter(redis_url, waits, rate=0.04, max_wait=1000)
-    client = redis.Redis.from_url(redis_url)
-    booked: list[int] = []
-
-    def acquire() -> None:
-        budget.acquire()
-        booked.append(int(client.get(budget.key)))  # the next free slot the script stored (µs, Redis's clock)
-
-    # The limiter's own bookings, exact integers, instead of gaps the test would time: the waits are
-    # recorded, not slept, so each slot is booked right after the previous one.
-    acquire()
-    acquire()
-    assert booked[1] - booked[0] == budget.interval_us == 26_250_000
+    budget = limiter(redis_url, waits)
+    budget.acquire()
+    budget.acquire()
     budget.slow_down(4.0, 60)
-    acquire()  # the third slot was booked at the normal spacing; from it on the spacing is 4x wider
-    acquire()
-    assert booked[2] - booked[1] == booked[3] - booked[2] == 4 * budget.interval_us
-    assert len(waits) == 3  # every call after the first had to wait for its slot
-    assert 0 < waits[0] <= budget.interval_us / 1e6  # the second call waited for the slot after the first's
+    budget.acquire()  # booked behind the second slot at the normal spacing; from it on 4x wider
+    budget.acquire()
+    assert waits == pytest.approx([0.2625, 0.525, 0.525 + 4 * 0.2625])
 
 
 def test_a_slot_further_ahead_than_max_wait_is_refused_and_not_booked(redis_url):
     waits: list[float] = []
-    budget = limiter(redis_url, waits, rate=0.001)  # one request per 1,050 s, max_wait 30 s
+    clock = Clock()
+    budget = limiter(redis_url, waits, rate=1.05, max_wait=2.0, clock=clock)  # one request a second
     client = redis.Redis.from_url(redis_url)
-    budget.acquire()  # the account's first request: sent at once
-    assert waits == []
+    for _ in range(3):
+        budget.acquire()  # sent at once, then booked 1 s and 2 s ahead
+    assert waits == [1.0, 2.0]
     booked = client.get(budget.key)
     with pytest.raises(Throttled) as refused:
-        budget.acquire()  # the next slot is 1,050 s away, further than the 30 s a worker may sleep
-    # retry_in is how far that slot is: more than max_wait (else it would have been booked), at most one interval
-    assert budget.max_wait_us / 1e6 < refused.value.retry_in <= budget.interval_us / 1e6
-    assert client.get(budget.key) == booked and waits == []  # nothing reserved, nothing slept
+        budget.acquire()  # the fourth slot is 3 s away, further than the 2 s a worker may sleep
+    assert refused.value.retry_in == pytest.approx(3.0)
+    assert client.get(budget.key) == booked and waits == [1.0, 2.0]  # nothing reserved, nothing slept
+    clock.now += 1.5
+    budget.acquire()  # 1.5 s later the slot is 1.5 s away: within max_wait, booked
+    assert waits[-1] == pytest.approx(1.5)
+
+
+def test_without_an_injected_clock_the_slots_are_booked_on_redis_time(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    budget = RedisRateLimiter(client, "https://acct.api-us1.com", 0.04, max_wait=1000, sleep=lambda _s: None)
+    seconds, micros = client.time()
+    budget.acquire()
+    # the slot after the first request: Redis's now (read just before) plus one interval, within the test's run
+    ahead = int(client.get(budget.key)) - (seconds * 1_000_000 + micros)
+    assert budget.interval_us <= ahead < budget.interval_us + 60_000_000
 
 
 RULES = RetrySettings(base=1.0, cap=60.0, max_attempts=3)
