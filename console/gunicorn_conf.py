@@ -2,7 +2,8 @@
 
 A few people use it at once, but a page may wait on Redis (a large dead-letter queue) and a bulk replay
 takes a while: threads keep one slow page from holding the others. Every value can be overridden from
-the environment (acsync_core.settings.ENVIRONMENT); the logins and key are ``console.settings``.
+the environment (acsync_core.settings.ENVIRONMENT, which also holds the logins and key that
+``console.settings.console_settings`` validates).
 """
 
 from __future__ import annotations
