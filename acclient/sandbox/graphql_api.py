@@ -281,13 +281,11 @@ def upsert_ecom_customer(account: Account, order: Mapping[str, Any]) -> dict[str
     its e-mail). The e-mail and acceptsMarketing (when given) are updated."""
     connection, email = str(order["legacyConnectionId"]), order["email"]
     external = order.get("storeCustomerId")
-    rows = account.tables["ecomCustomers"].values()
+    customers = account.indexed("ecomCustomers")
     if external:
-        customer = next((r for r in rows if (r["connectionid"], r["externalid"]) == (connection, external)), None)
+        customer = customers.first("external", (connection, external))
     else:
-        customer = next(
-            (r for r in rows if r["connectionid"] == connection and r["email"].lower() == email.lower()), None
-        )
+        customer = customers.first("email", (connection, email.lower()))
     if customer is None:
         customer = account.insert(
             "ecomCustomers",
@@ -371,24 +369,13 @@ def copy_order_to_v3(account: Account, order: Mapping[str, Any]) -> dict[str, An
     names an open abandoned cart of the connection (externalcheckoutid = cartId, state 2, no externalid), that
     cart becomes the order, recovered (state 3); else a row is added. Customer totals are refreshed."""
     fields = v3_order_fields(order)
-    rows = account.tables["ecomOrders"].values()
+    orders = account.indexed("ecomOrders")
     connection = fields["connectionid"]
-    target = next(
-        (r for r in rows if r["connectionid"] == connection and r.get("externalid") == order["storeOrderId"]), None
-    )
+    target = orders.first("external", (connection, order["storeOrderId"]))
     recovering = False
     if target is None and order.get("cartId"):
-        target = next(
-            (
-                r
-                for r in rows
-                if r["connectionid"] == connection
-                and not r.get("externalid")
-                and r.get("externalcheckoutid") == order["cartId"]
-                and r.get("state") == "2"
-            ),
-            None,
-        )
+        carts = orders.find("checkout", (connection, order["cartId"]))
+        target = next((r for r in carts if not r.get("externalid") and r.get("state") == "2"), None)
         recovering = target is not None
     state = V3_STATE.get(order.get("normalizedStatus") or "COMPLETED", "1")
     if target is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,23 +29,153 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+IndexKey = Callable[[Mapping[str, Any]], tuple[Any, ...]]
+
+# The lookups the sandbox makes by value, per table: name -> the key a row is filed under. A lookup returns
+# what a scan of the table in insertion order would find, at a cost that does not grow with the table (a
+# backfill looks up a contact, a customer and an order for every order it writes).
+INDEXES: dict[str, dict[str, IndexKey]] = {
+    "contacts": {"email": lambda r: (str(r.get("email") or "").lower(),)},
+    "contactLists": {"membership": lambda r: (r.get("contact"), r.get("list"))},
+    "ecomCustomers": {
+        "external": lambda r: (r.get("connectionid"), r.get("externalid")),
+        "email": lambda r: (r.get("connectionid"), str(r.get("email") or "").lower()),
+    },
+    "ecomOrders": {
+        "external": lambda r: (r.get("connectionid"), r.get("externalid")),
+        "checkout": lambda r: (r.get("connectionid"), r.get("externalcheckoutid")),
+        "customer": lambda r: (r.get("customerid"),),
+    },
+}
+
+
+class Row(dict[str, Any]):
+    """A record of an :class:`IndexedTable`: every change re-files it under its new keys."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: IndexedTable, values: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self._table = table
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._table.unfile(self)
+        super().__setitem__(key, value)
+        self._table.file(self)
+
+    def __delitem__(self, key: str) -> None:
+        self._table.unfile(self)
+        super().__delitem__(key)
+        self._table.file(self)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._table.unfile(self)
+        super().update(*args, **kwargs)
+        self._table.file(self)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self._table.unfile(self)
+        try:
+            return super().pop(key, *default)
+        finally:
+            self._table.file(self)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._table.unfile(self)
+        try:
+            return super().setdefault(key, default)
+        finally:
+            self._table.file(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return copy.deepcopy(dict(self), memo)  # a copy is a plain record, filed nowhere
+
+
+class IndexedTable(dict[str, dict[str, Any]]):
+    """A table (record id -> record) that also files its records by the keys of :data:`INDEXES`.
+
+    Records stored in it become :class:`Row` objects (``Account.insert`` returns the stored one), so a
+    change to a record, by item or by ``update``, moves it in the indexes."""
+
+    def __init__(self, indexes: Mapping[str, IndexKey]) -> None:
+        super().__init__()
+        self._indexes = dict(indexes)
+        self._filed: dict[str, dict[tuple[Any, ...], dict[str, None]]] = {name: {} for name in indexes}
+
+    def __setitem__(self, record_id: str, record: dict[str, Any]) -> None:
+        if record_id in self:
+            self.unfile(self[record_id])
+        row = record if isinstance(record, Row) and record._table is self else Row(self, record)
+        super().__setitem__(record_id, row)
+        self.file(row)
+
+    def __delitem__(self, record_id: str) -> None:
+        row = self[record_id]
+        self.unfile(row)
+        super().__delitem__(record_id)
+
+    def pop(self, record_id: str, *default: Any) -> Any:
+        if record_id in self:
+            self.unfile(self[record_id])
+        return super().pop(record_id, *default)
+
+    def clear(self) -> None:
+        super().clear()
+        for filed in self._filed.values():
+            filed.clear()
+
+    def file(self, row: Mapping[str, Any]) -> None:
+        if self.get(str(row.get("id"))) is not row:
+            return  # not (or no longer) stored here
+        for name, key_of in self._indexes.items():
+            self._filed[name].setdefault(key_of(row), {})[row["id"]] = None
+
+    def unfile(self, row: Mapping[str, Any]) -> None:
+        if self.get(str(row.get("id"))) is not row:
+            return
+        for name, key_of in self._indexes.items():
+            key = key_of(row)
+            bucket = self._filed[name].get(key)
+            if bucket is not None:
+                bucket.pop(row["id"], None)
+                if not bucket:
+                    del self._filed[name][key]
+
+    def find(self, index: str, key: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """The records filed under ``key``, in the table's order (ids are given in increasing order)."""
+        return [self[record_id] for record_id in sorted(self._filed[index].get(key, ()), key=int)]
+
+    def first(self, index: str, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        found = self.find(index, key)
+        return found[0] if found else None
+
+
+def new_tables(names: Iterable[str] = TABLES) -> dict[str, dict[str, dict[str, Any]]]:
+    return {name: IndexedTable(INDEXES[name]) if name in INDEXES else {} for name in names}
+
+
 @dataclass
 class Account:
     name: str
-    tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=new_tables)
     ids: dict[str, itertools.count[int]] = field(default_factory=lambda: {t: itertools.count(1) for t in TABLES})
     # (table, *identity) -> record id, for the records that have a natural key (GraphQL orders and products)
     keys: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
     def insert(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store ``record`` under a new id; returns the stored record (in an indexed table, its :class:`Row`)."""
         record["id"] = str(next(self.ids[table]))
         self.tables[table][record["id"]] = record
-        return record
+        return self.tables[table][record["id"]]
+
+    def indexed(self, table: str) -> IndexedTable:
+        rows = self.tables[table]
+        assert isinstance(rows, IndexedTable), table
+        return rows
 
     def find_contact(self, email: str) -> dict[str, Any] | None:
         """The contact with this e-mail address, compared case-insensitively like AC does."""
-        wanted = email.lower()
-        return next((c for c in self.tables["contacts"].values() if c["email"].lower() == wanted), None)
+        return self.indexed("contacts").first("email", (email.lower(),))
 
     def insert_contact(self, email: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """A new contact: empty names and phone unless ``values`` gives them."""
@@ -70,8 +201,7 @@ class Account:
     ) -> dict[str, Any]:
         """Set the contact's status on the list (1 subscribed, 2 unsubscribed), adding the membership if there is
         none; with ``keep_unsubscribed`` an unsubscribed membership stays so. Returns the membership."""
-        rows = self.tables["contactLists"].values()
-        row = next((r for r in rows if (r["contact"], r["list"]) == (contact_id, list_id)), None)
+        row = self.indexed("contactLists").first("membership", (contact_id, list_id))
         if row is None:
             row = self.insert("contactLists", {"contact": contact_id, "list": list_id})
         elif keep_unsubscribed and row.get("status") == 2:
@@ -81,9 +211,7 @@ class Account:
 
     def refresh_customer_totals(self, customer_id: str) -> None:
         """Recompute an e-commerce customer's totalOrders/totalRevenue from its orders (carts do not count)."""
-        orders = [
-            o for o in self.tables["ecomOrders"].values() if o["customerid"] == customer_id and o.get("externalid")
-        ]
+        orders = [o for o in self.indexed("ecomOrders").find("customer", (customer_id,)) if o.get("externalid")]
         customer = self.tables["ecomCustomers"].get(customer_id)
         if customer is not None:
             customer["totalOrders"] = str(len(orders))

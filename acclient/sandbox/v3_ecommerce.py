@@ -106,9 +106,9 @@ def check_unique_order(acct: Account, fields: dict[str, Any], own_id: str | None
         value = fields.get(key)
         if not value:
             continue
-        for row in acct.tables["ecomOrders"].values():
-            if row["id"] != own_id and row["connectionid"] == connection and row.get(key) == str(value):
-                raise duplicate(title, key)
+        index = "external" if key == "externalid" else "checkout"
+        if any(row["id"] != own_id for row in acct.indexed("ecomOrders").find(index, (connection, str(value)))):
+            raise duplicate(title, key)
 
 
 def stored_order(fields: dict[str, Any]) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def insert_customer(acct: Account, fields: dict[str, Any]) -> dict[str, Any]:
     """A new customer of an existing connection; its (connectionid, externalid) must be new."""
     check_connection(acct, fields["connectionid"])
     key = (str(fields["connectionid"]), str(fields["externalid"]))
-    if any((r["connectionid"], r["externalid"]) == key for r in acct.tables["ecomCustomers"].values()):
+    if acct.indexed("ecomCustomers").first("external", key) is not None:
         raise duplicate("A customer with this externalid already exists for this connection.", "externalid")
     row = acct.insert(
         "ecomCustomers",
